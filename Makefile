@@ -1,0 +1,35 @@
+# Huiju's front door. `make demo` and `make test` work on a fresh machine:
+# each first builds the locked virtual environment (.venv) with uv.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+RUN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --compile-bytecode
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup
+	$(RUN)/huiju demo
+
+test: setup
+	$(RUN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(RUN)/ruff check .
+
+bench: setup
+	$(RUN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var

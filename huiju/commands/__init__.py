@@ -1,0 +1,1 @@
+"""One module per ``huiju`` command group; each exposes ``register(subparsers)``."""
