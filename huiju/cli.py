@@ -12,7 +12,16 @@ import sys
 
 # Command modules, in the order `huiju --help` lists them.
 COMMAND_MODULES = (
+    "db",
+    "dags",
     "schema",
+    "config",
+    "trace",
+    "run",
+    "validate",
+    "quarantine",
+    "demo",
+    "expectations",
 )
 
 

@@ -4,7 +4,7 @@
 |---|---|---|
 | HUIJU_HOME | base folder for relative defaults below | the current directory |
 | HUIJU_DEPARTMENTS_DIR | folder of department YAML files | departments/ |
-| HUIJU_WAREHOUSE_URL | SQLAlchemy URL of the warehouse | sqlite:///var/warehouse/huiju.db (embedded) |
+| HUIJU_WAREHOUSE_URL | warehouse SQLAlchemy URL | embedded: sqlite:///var/warehouse/huiju.db |
 | HUIJU_STAGING_DIR | where tasks hand Parquet files to each other | var/staging |
 | HUIJU_ARCHIVE_DIR | raw copies of processed department files | var/archive |
 """

@@ -93,7 +93,11 @@ class FieldSpec(BaseModel):
 
 
 class Condition(BaseModel):
-    """``field`` holds one of ``in_`` (or, with ``present``, any non-empty value)."""
+    """``field`` holds one of ``in_`` (or, with ``present``, any non-empty value).
+
+    ``in_`` lists codes of the field's code table; for a boolean field it lists ``"true"``
+    and/or ``"false"`` (not the 是/否 of the national exchange).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

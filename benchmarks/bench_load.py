@@ -1,0 +1,127 @@
+"""Load benchmark: a million penalty rows into core on PostgreSQL, against a bare ``psql \\copy``.
+
+Run: ``.venv/bin/python -m benchmarks.bench_load [--rows N] [--admin-url URL]``.
+
+In one run, on a fresh database:
+1. baseline — the same standard rows as CSV, ``psql \\copy`` into a bare table (no keys);
+2. ``load_batch`` of those rows (raw landing, staging COPY, merge into core, batch links,
+   audit) — rows/s and the ratio to the baseline (target ≤ 3×);
+3. an incremental reload of every row where 1 % changed — time and rows touched.
+Data generation is not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import sqlalchemy as sa
+
+from schemas.catalog import all_fields, dataset
+from warehouse.engine import create_warehouse_engine
+from warehouse.load import load_batch
+from warehouse.migrate import upgrade
+from warehouse.synthetic import load_request, standard_frame
+
+ADMIN_URL = os.environ.get("HUIJU_BENCH_PG_URL",
+                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _psql_copy(url: sa.URL, table: str, path: Path) -> float:
+    command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", url.host or "127.0.0.1",
+               "-p", str(url.port or 5432), "-U", url.username or "postgres",
+               "-d", url.database, "-c", f"\\copy {table} FROM '{path}' WITH (FORMAT csv)"]
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env)
+    return time.perf_counter() - started
+
+
+def _timed(label: str, function):
+    started = time.perf_counter()
+    value = function()
+    elapsed = time.perf_counter() - started
+    print(f"  {label}: {elapsed:.1f} s")
+    return value, elapsed
+
+
+def run(rows: int, admin_url: str) -> None:
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"huiju_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name)
+    try:
+        _run(rows, url)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _run(n: int, url: sa.URL) -> None:
+    engine = create_warehouse_engine(url.render_as_string(hide_password=False))
+    upgrade(engine)
+    spec = dataset("penalty")
+    columns = [f.name for f in all_fields(spec)]
+    print(f"bench_load: {n:,} penalty rows ({len(columns)} columns) on PostgreSQL")
+
+    print("generating (not timed)")
+    frame, _ = _timed("standard frame", lambda: standard_frame("penalty", np.arange(n)))
+    request, _ = _timed("raw records + request",
+                        lambda: load_request("penalty", frame, batch_id="2026010100001"))
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "penalty.csv"
+        data = pa.Table.from_pandas(request.rows[columns], preserve_index=False)
+        pa_csv.write_csv(data, path, pa_csv.WriteOptions(include_header=False))
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE TABLE public.bare AS SELECT {', '.join(columns)} "
+                                 "FROM core.penalty WITH NO DATA"))
+        print("baseline")
+        copy_seconds = _psql_copy(url, "public.bare", path)
+        print(f"  psql \\copy into a bare table: {copy_seconds:.1f} s "
+              f"({n / copy_seconds:,.0f} rows/s, {path.stat().st_size / 2**20:,.0f} MiB CSV)")
+
+    print("full load")
+    result, load_seconds = _timed("load_batch", lambda: load_batch(engine, request))
+    print(f"  {result.inserted:,} inserted, {n / load_seconds:,.0f} rows/s")
+    print(f"  ratio load_batch / psql \\copy: {load_seconds / copy_seconds:.2f}x (target <= 3x)")
+
+    print("incremental reload, 1 % changed")
+    version = (np.arange(n) % 100 == 0).astype("int64")
+    changed, _ = _timed("generate (not timed)", lambda: load_request(
+        "penalty", standard_frame("penalty", np.arange(n), version=version, operation="u"),
+        batch_id="2026010100002"))
+    again, reload_seconds = _timed("load_batch", lambda: load_batch(engine, changed))
+    print(f"  {again.updated:,} updated, {again.unchanged:,} unchanged, {again.inserted} "
+          f"inserted; {n / reload_seconds:,.0f} rows/s; "
+          f"{reload_seconds / copy_seconds:.2f}x the full psql \\copy")
+    with engine.connect() as conn:
+        history = conn.execute(sa.text("SELECT count(*) FROM core.penalty_history")).scalar()
+        touched = conn.execute(sa.text("SELECT count(*) FROM audit.batch_record "
+                                       "WHERE batch_id = '2026010100002'")).scalar()
+    print(f"  rows touched: {touched:,} core rows, {history:,} history versions")
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--admin-url", default=ADMIN_URL)
+    args = parser.parse_args(argv)
+    run(args.rows, args.admin_url)
+
+
+if __name__ == "__main__":
+    main()

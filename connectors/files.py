@@ -1,0 +1,397 @@
+"""File sources: a department's drop folder of CSV/TSV, Excel (.xlsx/.xls) and JSON/JSONL files.
+
+Every value is read as ``str`` (``None`` only for JSON null). Each file is processed once,
+identified by the sha256 of its content; see README.md, "Files", for the state and archive
+contract.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base import Batch, ConnectorError, RowError, lookahead
+
+__all__ = ["FileSource", "FileSourceConfig", "cell_to_str", "decode_bytes"]
+
+Format = Literal["csv", "tsv", "xlsx", "xls", "json", "jsonl"]
+_EXTENSIONS: dict[str, Format] = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "xlsx",
+                                  ".xlsm": "xlsx", ".xls": "xls", ".json": "json",
+                                  ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# Excel keeps 15 significant digits: an integral number at or above 1e15 may have lost digits.
+_EXACT_LIMIT = 10**15
+
+
+class FileSourceConfig(BaseModel):
+    """A drop folder of one department (one kind of file, same layout)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    directory: str = Field(description="the drop folder")
+    patterns: list[str] = Field(default_factory=lambda: ["*.csv", "*.tsv", "*.txt", "*.xlsx",
+                                                         "*.xls", "*.json", "*.jsonl"],
+                                description="glob patterns of files to read, in the folder")
+    archive_dir: str | None = Field(None, description="raw copies <sha256>__<name> go here")
+    format: Format | None = Field(None, description="override the format given by the extension")
+    encoding: str | None = Field(None, description="text encoding override (default: detect)")
+    delimiter: str | None = Field(None, description="CSV delimiter (default , or tab for .tsv)")
+    skip_rows: int = Field(0, ge=0, description="instruction rows before the header")
+    header_rows: int = Field(1, ge=1, description="header rows, joined with '/' (see README)")
+    sheet: str | int | None = Field(None, description="sheet name or 0-based index; default first")
+    records_path: str | None = Field(None, description="dot path to the list in a .json file")
+    batch_size: int = Field(10_000, gt=0)
+
+
+def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """Decode a text file: ``encoding`` if given, else UTF-8 (BOM stripped), else GB18030 (a
+    superset of GBK and GB2312), else charset-normalizer's best guess. Returns (text, encoding).
+    """
+    if encoding:
+        return data.decode(encoding), encoding
+    for candidate in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise ConnectorError("cannot detect the text encoding; set `encoding`")
+    return str(best), best.encoding
+
+
+def cell_to_str(value: Any) -> str | None:
+    """One spreadsheet/JSON value as the string a person would read in the cell.
+
+    Integral floats below 1e15 become exact integers (``916201001234567.0`` ->
+    ``916201001234567``); a larger integral float already lost digits in Excel and is written
+    as Excel shows it (``9.16201E+17``) so that validation rejects it. Dates become ISO strings.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            if abs(value) < _EXACT_LIMIT:
+                return str(int(value))
+            return f"{value:.15G}"
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _header(rows: list[list[str]]) -> list[str]:
+    """Join multi-row headers with '/': blanks in an upper row are filled from the left (merged
+    cells), empty parts are dropped, repeated parts are kept once, duplicates get ``_2``..."""
+    width = max((len(r) for r in rows), default=0)
+    filled = []
+    for depth, row in enumerate(rows):
+        row = [(c or "").strip() for c in row] + [""] * (width - len(row))
+        if depth < len(rows) - 1:
+            for i in range(1, width):
+                if not row[i]:
+                    row[i] = row[i - 1]
+        filled.append(row)
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i in range(width):
+        parts: list[str] = []
+        for row in filled:
+            if row[i] and (not parts or parts[-1] != row[i]):
+                parts.append(row[i])
+        name = "/".join(parts) or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+# A record from a file: ("row", ref, [values]) or ("error", ref, RowError)
+Record = tuple[str, str, Any]
+
+
+class _LineFeeder:
+    """Feeds physical lines to csv.reader and remembers which lines the current record used, so
+    a broken quote can be rewound to the line after it."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.pos = 0
+        self.used: list[int] = []
+
+    def __iter__(self) -> _LineFeeder:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        self.used.append(self.pos)
+        self.pos += 1
+        return self.lines[self.pos - 1]
+
+
+class FileSource:
+    """Reads every new file of a drop folder, in name order, in bounded batches.
+
+    State: ``{"processed": [sha256, ...], "partial": {"sha256": h, "records": n} | None}``;
+    ``partial`` marks a file whose first ``n`` records were already delivered.
+    """
+
+    def __init__(self, config: FileSourceConfig) -> None:
+        self.config = config
+
+    def _files(self) -> list[Path]:
+        folder = Path(self.config.directory)
+        if not folder.is_dir():
+            raise ConnectorError(f"drop folder {folder} does not exist or is not a folder")
+        found = {p for pattern in self.config.patterns for p in folder.glob(pattern)
+                 if p.is_file()}
+        return sorted(found, key=lambda p: p.name)
+
+    def check(self) -> None:
+        self._files()
+
+    def read(self, state: dict | None) -> Iterator[Batch]:
+        processed = list((state or {}).get("processed") or [])
+        partial = (state or {}).get("partial")
+        done = set(processed)
+        for path in self._files():
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            if digest in done:
+                continue
+            skip = partial["records"] if partial and partial.get("sha256") == digest else 0
+            yield from self._read_file(path, data, digest, processed, skip)
+            processed = [*processed, digest]
+            done.add(digest)
+            # The caller resumed us: it has committed the file's last batch. Archive now; a
+            # crash before this point re-processes the file instead of losing it.
+            self._archive(path, digest)
+
+    def _archive(self, path: Path, digest: str) -> None:
+        if self.config.archive_dir:
+            target = Path(self.config.archive_dir) / f"{digest}__{path.name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                shutil.copy2(path, target)
+
+    def _read_file(self, path: Path, data: bytes, digest: str, processed: list[str],
+                   skip: int) -> Iterator[Batch]:
+        fmt = self.config.format or _EXTENSIONS.get(path.suffix.lower())
+        if fmt is None:
+            raise ConnectorError(f"{path.name}: unknown file type; set `format`")
+        try:
+            columns, records = self._parse(path, data, fmt)
+        except ConnectorError as error:
+            raise ConnectorError(f"{path.name}: {error}") from error
+        count = 0
+        chunks = _chunks(records, self.config.batch_size, skip)
+        any_chunk = False
+        for chunk, is_last in lookahead(chunks):
+            any_chunk = True
+            count += len(chunk)
+            yield _to_batch(columns(), chunk, _cursor(processed, digest, skip + count, is_last))
+        if not any_chunk:
+            yield _to_batch(columns(), [], _cursor(processed, digest, skip, True))
+
+    def _parse(self, path: Path, data: bytes, fmt: Format):
+        if fmt in ("csv", "tsv"):
+            return self._parse_csv(path.name, data, "\t" if fmt == "tsv" else ",")
+        if fmt in ("xlsx", "xls"):
+            return self._parse_excel(path, data)
+        return self._parse_json(path.name, data, fmt)
+
+    # -- CSV ----------------------------------------------------------------------------
+    def _parse_csv(self, name: str, data: bytes, default_delimiter: str):
+        try:
+            text, _ = decode_bytes(data, self.config.encoding)
+        except (UnicodeDecodeError, LookupError) as error:
+            raise ConnectorError(f"cannot decode with encoding {self.config.encoding!r}: "
+                                 f"{error}") from error
+        feeder = _LineFeeder(io.StringIO(text, newline="").readlines())
+        reader = csv.reader(feeder, delimiter=self.config.delimiter or default_delimiter,
+                            strict=True)
+        header: list[str] = []
+
+        def records() -> Iterator[Record]:
+            nonlocal header
+            leading: list[list[str]] = []
+            while True:
+                feeder.used = []
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as error:
+                    first = feeder.used[0] if feeder.used else feeder.pos - 1
+                    feeder.pos = first + 1
+                    if not header:
+                        leading.append([])
+                    else:
+                        yield "error", f"{name}:line {first + 1}", RowError(
+                            f"{name}:line {first + 1}", f"unreadable CSV row: {error}",
+                            feeder.lines[first].rstrip("\r\n"))
+                    continue
+                first = feeder.used[0]
+                if not header:
+                    leading.append(row)
+                    if len(leading) == self.config.skip_rows + self.config.header_rows:
+                        header = _header(leading[self.config.skip_rows:])
+                    continue
+                if not row or row == [""]:
+                    continue
+                ref = f"{name}:line {first + 1}"
+                if len(row) != len(header):
+                    raw = "".join(feeder.lines[i] for i in feeder.used).rstrip("\r\n")
+                    if len(feeder.used) > 1:
+                        feeder.pos = first + 1   # an unclosed quote swallowed the lines after it
+                        raw = feeder.lines[first].rstrip("\r\n")
+                        message = "unbalanced quote: the field never closes on this line"
+                    else:
+                        message = f"{len(row)} fields where the header has {len(header)}"
+                    yield "error", ref, RowError(ref, message, raw)
+                    continue
+                yield "row", ref, row
+
+        return (lambda: header), records()
+
+    # -- Excel --------------------------------------------------------------------------
+    def _parse_excel(self, path: Path, data: bytes):
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        try:
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            sheet_ref = self.config.sheet if self.config.sheet is not None else 0
+            if isinstance(sheet_ref, int):
+                sheet = book.get_sheet_by_index(sheet_ref)
+            else:
+                sheet = book.get_sheet_by_name(sheet_ref)
+            rows = sheet.to_python(skip_empty_area=False)
+        except (CalamineError, ValueError, OSError, IndexError, KeyError) as error:
+            raise ConnectorError(f"cannot read the workbook: {type(error).__name__}: "
+                                 f"{error}") from error
+        first = self.config.skip_rows + self.config.header_rows
+        header = _header([[cell_to_str(c) or "" for c in r]
+                          for r in rows[self.config.skip_rows:first]])
+        label = f"{path.name}:sheet {sheet.name}"
+
+        def records() -> Iterator[Record]:
+            for number, row in enumerate(rows[first:], start=first + 1):
+                values = [cell_to_str(c) for c in row]
+                if not any(values):
+                    continue
+                values = (values + [""] * len(header))[:len(header)]
+                yield "row", f"{label} row {number}", values
+
+        return (lambda: header), records()
+
+    # -- JSON ---------------------------------------------------------------------------
+    def _parse_json(self, name: str, data: bytes, fmt: Format):
+        text, _ = decode_bytes(data, self.config.encoding)
+        header: list[str] = []
+        index: dict[str, int] = {}
+
+        def as_row(obj: dict) -> list[str | None]:
+            for key in obj:
+                if key not in index:
+                    index[key] = len(header)
+                    header.append(key)
+            row: list[str | None] = [None] * len(header)
+            for key, value in obj.items():
+                row[index[key]] = cell_to_str(value)
+            return row
+
+        def records() -> Iterator[Record]:
+            if fmt == "jsonl":
+                for number, line in enumerate(text.splitlines(), start=1):
+                    if not line.strip():
+                        continue
+                    ref = f"{name}:line {number}"
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError as error:
+                        yield "error", ref, RowError(ref, f"bad JSON: {error}", line)
+                        continue
+                    if not isinstance(obj, dict):
+                        yield "error", ref, RowError(ref, "not a JSON object", line)
+                        continue
+                    yield "row", ref, as_row(obj)
+                return
+            try:
+                document = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise ConnectorError(f"bad JSON: {error}") from error
+            for part in (self.config.records_path or "").split("."):
+                if part:
+                    document = document.get(part) if isinstance(document, dict) else None
+            if not isinstance(document, list):
+                raise ConnectorError(f"no list of records at {self.config.records_path!r}")
+            for number, obj in enumerate(document, start=1):
+                ref = f"{name}:record {number}"
+                if isinstance(obj, dict):
+                    yield "row", ref, as_row(obj)
+                else:
+                    yield "error", ref, RowError(ref, "not a JSON object", json.dumps(obj))
+
+        return (lambda: header), records()
+
+
+def _chunks(records: Iterator[Record], size: int, skip: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for i, record in enumerate(records):
+        if i < skip:
+            continue
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _cursor(processed: list[str], digest: str, records: int, file_done: bool) -> dict:
+    if file_done:
+        return {"processed": [*processed, digest], "partial": None}
+    return {"processed": list(processed), "partial": {"sha256": digest, "records": records}}
+
+
+def _to_batch(header: list[str], chunk: list[Record], cursor: dict) -> Batch:
+    rows = [(ref, values) for kind, ref, values in chunk if kind == "row"]
+    errors = [err for kind, _, err in chunk if kind == "error"]
+    width = len(header)
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    for _, values in rows:
+        values = list(values) + [None] * (width - len(values))
+        for i in range(width):
+            columns[i].append(values[i])
+    table = pa.Table.from_arrays([pa.array(c, type=pa.string()) for c in columns], names=header)
+    return Batch(table=table, refs=[ref for ref, _ in rows], cursor=cursor, errors=errors)

@@ -1,0 +1,1 @@
+"""Test doubles of department systems (used by the tests and the demo)."""

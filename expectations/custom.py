@@ -1,0 +1,391 @@
+"""Huiju's custom Great Expectations: the rules GX's built-ins cannot say (efficiently).
+
+Each is a GX map expectation backed by a vectorised pandas metric (no Python loop per row),
+so GX computes its ``unexpected_index_list`` like any built-in's and stays the engine of
+record. Importing this module registers them with GX under their snake_case names
+(``expect_column_values_to_pass_rule`` …), which is how the suites in
+``expectations/suites/*.json`` refer to them.
+
+| expectation | what fails |
+|---|---|
+| ``expect_column_values_to_be_present`` | null, empty or whitespace-only (required fields) |
+| ``expect_column_values_to_pass_rule`` | a value rejected by ``schemas.rules.RULES[rule]`` |
+| ``expect_column_values_to_be_in_code_table`` | a value outside a large code table, named not inlined |
+| ``expect_column_list_items_to_be_in_set`` | a list value with an element outside the set / code table |
+| ``expect_column_list_to_have_min_items`` | a list value with fewer than ``min_items`` elements |
+| ``expect_column_values_to_not_be_negative`` | a negative amount (Arrow decimals, vectorised) |
+| ``expect_column_values_to_be_latest_for_key`` | an earlier row of a repeated business key |
+| ``expect_compound_columns_to_be_latest_for_key`` | the same, for a key of several columns |
+| ``expect_multicolumn_dates_to_be_ordered`` | a present date earlier than a present date before it |
+| ``expect_multicolumn_values_to_be_present_when`` | a missing field while the condition holds |
+| ``expect_column_values_to_pass_rule_when`` | a value rejected by the rule while the condition holds |
+
+The ``…_when`` expectations take their condition as ``when_column`` plus one of ``when_in``
+(the value is one of these codes), ``when_contains`` (a list value holds this code) or
+``when_present`` (the value is present / missing), mirroring ``schemas.model.Condition``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from expectations._gx import gx  # noqa: F401  (imports GX quietly before its submodules)
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations.expectation import (
+    ColumnMapExpectation,
+    MulticolumnMapExpectation,
+)
+from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnMapMetricProvider,
+    MulticolumnMapMetricProvider,
+    column_condition_partial,
+    multicolumn_condition_partial,
+)
+from schemas.model import LIST_SEPARATOR
+
+# --------------------------------------------------------------------------- helpers
+
+
+def present_mask(values: pd.Series) -> np.ndarray:
+    """True where a value is present: not null and, for text, not empty or blank."""
+    mask = values.notna().to_numpy(dtype=bool)
+    if pd.api.types.is_string_dtype(values.dtype) and mask.any():
+        text = _arrow_text(values)
+        blank = pc.or_(pc.equal(pc.utf8_length(text), 0), pc.utf8_is_space(text))
+        mask = mask & ~pc.fill_null(blank, False).to_numpy(zero_copy_only=False)
+    return mask
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    array = pa.array(values.astype("str").array, from_pandas=True) \
+        if not hasattr(values.array, "_pa_array") else values.array._pa_array
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.large_string())
+
+
+def split_items(values: pd.Series, separator: str = LIST_SEPARATOR) -> tuple[pa.Array, np.ndarray]:
+    """The trimmed, non-empty elements of list values and, for each, its row position."""
+    lists = pc.split_pattern(_arrow_text(values), pattern=separator)
+    parents = pc.list_parent_indices(lists).to_numpy()
+    items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    keep = pc.fill_null(pc.not_equal(items, ""), False)
+    return items.filter(keep), parents[keep.to_numpy(zero_copy_only=False)]
+
+
+def list_bad_items(values: pd.Series, value_set, separator: str = LIST_SEPARATOR) -> np.ndarray:
+    """Row positions whose list value holds an element outside ``value_set``."""
+    items, parents = split_items(values, separator)
+    inside = pc.is_in(items, value_set=pa.array(sorted(value_set), pa.large_string()))
+    outside = ~inside.to_numpy(zero_copy_only=False)
+    return np.unique(parents[outside])
+
+
+def list_counts(values: pd.Series, separator: str = LIST_SEPARATOR) -> np.ndarray:
+    """Number of non-empty elements of each list value (0 for null)."""
+    _, parents = split_items(values, separator)
+    return np.bincount(parents, minlength=len(values))
+
+
+def condition_mask(frame: pd.DataFrame, column: str, when_in=None, when_contains=None,
+                   when_present=None, separator: str = LIST_SEPARATOR) -> np.ndarray:
+    """Rows where the condition on ``column`` holds (never on a missing value, unless asked)."""
+    values = frame[column]
+    if when_in is not None:
+        return values.isin(list(when_in)).to_numpy(dtype=bool, na_value=False)
+    if when_contains is not None:
+        pattern = rf"(?:^|{re.escape(separator)})\s*{re.escape(when_contains)}\s*(?:{re.escape(separator)}|$)"
+        found = values.astype("str").str.contains(pattern, regex=True)
+        return found.to_numpy(dtype=bool, na_value=False)
+    if when_present is not None:
+        present = present_mask(values)
+        return present if when_present else ~present
+    raise ValueError("a condition needs when_in, when_contains or when_present")
+
+
+def table_codes(name: str) -> list[str]:
+    """The codes of the national or local code table ``name``, sorted."""
+    from schemas.code_tables import code_table
+
+    return sorted(code_table(name).codes)
+
+
+def rule_codes(rule: str, values: pd.Series) -> np.ndarray:
+    """Reason codes of ``schemas.rules.RULES[rule]`` for ``values`` (0 = valid)."""
+    from schemas.rules import RULES
+
+    return np.asarray(RULES[rule].check(values), dtype=np.int8)
+
+
+def _series(mask: np.ndarray, like: pd.Series | pd.DataFrame) -> pd.Series:
+    return pd.Series(mask, index=like.index, dtype=bool)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+class ColumnValuesPresent(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.huiju_present"
+    filter_column_isnull = False
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, **kwargs):
+        return _series(present_mask(column), column)
+
+
+class ColumnValuesPassRule(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.huiju_rule"
+    condition_value_keys = ("rule",)
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, rule, **kwargs):
+        return _series(rule_codes(rule, column) == 0, column)
+
+
+class ColumnValuesInCodeTable(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.huiju_in_code_table"
+    condition_value_keys = ("code_table",)
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, code_table, **kwargs):
+        return column.isin(table_codes(code_table))
+
+
+class ColumnListItemsInSet(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.huiju_list_items_in_set"
+    condition_value_keys = ("value_set", "code_table", "separator")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, value_set=None, code_table=None, separator=LIST_SEPARATOR,
+                **kwargs):
+        codes = value_set if value_set is not None else table_codes(code_table)
+        ok = np.ones(len(column), dtype=bool)
+        ok[list_bad_items(column, codes, separator)] = False
+        return _series(ok, column)
+
+
+class ColumnListMinItems(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.huiju_list_min_items"
+    condition_value_keys = ("min_items", "separator")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, min_items, separator=LIST_SEPARATOR, **kwargs):
+        return _series(list_counts(column, separator) >= min_items, column)
+
+
+class ColumnValuesNotNegative(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.huiju_not_negative"
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, **kwargs):
+        return _series((column >= 0).to_numpy(dtype=bool, na_value=True), column)
+
+
+class ColumnValuesLatestForKey(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.huiju_latest_for_key"
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, **kwargs):
+        return ~column.duplicated(keep="last")
+
+
+class CompoundColumnsLatestForKey(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.huiju_latest_for_key"
+    condition_domain_keys = ("batch_id", "table", "column_list", "row_condition",
+                             "condition_parser", "ignore_row_if")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list, **kwargs):
+        return ~column_list.duplicated(keep="last")
+
+
+class MulticolumnDatesOrdered(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.huiju_dates_ordered"
+    condition_domain_keys = CompoundColumnsLatestForKey.condition_domain_keys
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list, **kwargs):
+        return _series(dates_in_order(column_list), column_list)
+
+
+class MulticolumnPresentWhen(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.huiju_present_when"
+    condition_domain_keys = CompoundColumnsLatestForKey.condition_domain_keys
+    condition_value_keys = ("when_column", "when_in", "when_contains", "when_present")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list, when_column, when_in=None, when_contains=None,
+                when_present=None, **kwargs):
+        applies = condition_mask(column_list, when_column, when_in, when_contains, when_present)
+        ok = np.ones(len(column_list), dtype=bool)
+        for name in column_list.columns:
+            if name != when_column:
+                ok &= present_mask(column_list[name])
+        return _series(ok | ~applies, column_list)
+
+
+class ColumnValuesPassRuleWhen(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.huiju_rule_when"
+    condition_domain_keys = CompoundColumnsLatestForKey.condition_domain_keys
+    condition_value_keys = ("rule", "when_column", "when_in", "when_contains", "when_present")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list, rule, when_column, when_in=None, when_contains=None,
+                when_present=None, **kwargs):
+        applies = condition_mask(column_list, when_column, when_in, when_contains, when_present)
+        target = next(name for name in column_list.columns if name != when_column)
+        ok = np.ones(len(column_list), dtype=bool)
+        rows = np.flatnonzero(applies)
+        if len(rows):
+            ok[rows] = rule_codes(rule, column_list[target].iloc[rows]) == 0
+        return _series(ok, column_list)
+
+
+def dates_in_order(frame: pd.DataFrame) -> np.ndarray:
+    """True where the present dates of ``frame``'s columns, left to right, never decrease."""
+    ok = np.ones(len(frame), dtype=bool)
+    latest: np.ndarray | None = None
+    for name in frame.columns:
+        stamps = frame[name].to_numpy(dtype="datetime64[s]").view(np.int64)
+        present = frame[name].notna().to_numpy(dtype=bool)
+        # NaT views as the smallest int64, so a running maximum skips missing dates.
+        if latest is not None:
+            ok &= ~(present & (stamps < latest))
+            latest = np.maximum(latest, stamps)
+        else:
+            latest = stamps.copy()
+    return ok
+
+
+# --------------------------------------------------------------------------- expectations
+
+_LIBRARY = {"maturity": "production", "tags": ["huiju"], "contributors": ["huiju"]}
+
+
+class ExpectColumnValuesToBePresent(ColumnMapExpectation):
+    """Every value is present: not null, not empty, not only whitespace."""
+
+    map_metric: ClassVar[str] = "column_values.huiju_present"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+    def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
+        # ColumnMapExpectation counts only non-null rows, which would make an all-null
+        # column vacuously valid; presence is judged over every row.
+        result = super()._validate(metrics, runtime_configuration, execution_engine)
+        unexpected = metrics.get("column_values.huiju_present.unexpected_count") or 0
+        result["success"] = unexpected == 0
+        return result
+
+
+class ExpectColumnValuesToPassRule(ColumnMapExpectation):
+    """Every non-missing value passes ``schemas.rules.RULES[rule]``."""
+
+    rule: str
+    map_metric: ClassVar[str] = "column_values.huiju_rule"
+    success_keys: ClassVar[tuple[str, ...]] = ("rule", "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectColumnValuesToBeInCodeTable(ColumnMapExpectation):
+    """Every non-missing value is a code of ``code_table`` (named, not inlined: see suites)."""
+
+    code_table: str
+    map_metric: ClassVar[str] = "column_values.huiju_in_code_table"
+    success_keys: ClassVar[tuple[str, ...]] = ("code_table", "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectColumnListItemsToBeInSet(ColumnMapExpectation):
+    """Every element of every list value (joined by ``separator``) is in ``value_set``, or
+    in the code table named ``code_table`` when no ``value_set`` is given."""
+
+    value_set: list[str] | None = None
+    code_table: str | None = None
+    separator: str = LIST_SEPARATOR
+    map_metric: ClassVar[str] = "column_values.huiju_list_items_in_set"
+    success_keys: ClassVar[tuple[str, ...]] = ("value_set", "code_table", "separator", "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectColumnListToHaveMinItems(ColumnMapExpectation):
+    """Every list value holds at least ``min_items`` non-empty elements."""
+
+    min_items: int
+    separator: str = LIST_SEPARATOR
+    map_metric: ClassVar[str] = "column_values.huiju_list_min_items"
+    success_keys: ClassVar[tuple[str, ...]] = ("min_items", "separator", "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectColumnValuesToNotBeNegative(ColumnMapExpectation):
+    """Every non-missing number is ≥ 0 (vectorised on Arrow decimals, which GX's
+    ``expect_column_values_to_be_between`` compares one Python value at a time)."""
+
+    map_metric: ClassVar[str] = "column_values.huiju_not_negative"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectColumnValuesToBeLatestForKey(ColumnMapExpectation):
+    """No later row repeats this key: earlier rows of a repeated key are unexpected."""
+
+    map_metric: ClassVar[str] = "column_values.huiju_latest_for_key"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectCompoundColumnsToBeLatestForKey(MulticolumnMapExpectation):
+    """The compound-key form of ``expect_column_values_to_be_latest_for_key``."""
+
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = \
+        "any_value_is_missing"
+    map_metric: ClassVar[str] = "multicolumn_values.huiju_latest_for_key"
+    success_keys: ClassVar[tuple[str, ...]] = ("ignore_row_if", "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectMulticolumnDatesToBeOrdered(MulticolumnMapExpectation):
+    """Present dates of ``column_list``, in that order, never decrease."""
+
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
+    map_metric: ClassVar[str] = "multicolumn_values.huiju_dates_ordered"
+    success_keys: ClassVar[tuple[str, ...]] = ("ignore_row_if", "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectMulticolumnValuesToBePresentWhen(MulticolumnMapExpectation):
+    """The columns other than ``when_column`` are present wherever the condition holds."""
+
+    when_column: str
+    when_in: list[str] | None = None
+    when_contains: str | None = None
+    when_present: bool | None = None
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
+    map_metric: ClassVar[str] = "multicolumn_values.huiju_present_when"
+    success_keys: ClassVar[tuple[str, ...]] = (
+        "when_column", "when_in", "when_contains", "when_present", "ignore_row_if", "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY
+
+
+class ExpectColumnValuesToPassRuleWhen(MulticolumnMapExpectation):
+    """``column_list`` is ``[field, when_column]``: field passes ``rule`` where the condition holds."""
+
+    rule: str
+    when_column: str
+    when_in: list[str] | None = None
+    when_contains: str | None = None
+    when_present: bool | None = None
+    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = \
+        "any_value_is_missing"
+    map_metric: ClassVar[str] = "multicolumn_values.huiju_rule_when"
+    success_keys: ClassVar[tuple[str, ...]] = (
+        "rule", "when_column", "when_in", "when_contains", "when_present", "ignore_row_if",
+        "mostly")
+    library_metadata: ClassVar[dict[str, Any]] = _LIBRARY

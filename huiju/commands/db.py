@@ -1,0 +1,71 @@
+"""``huiju db …``: create and migrate the warehouse (PostgreSQL, or the embedded SQLite store)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("db", help="the warehouse schema (migrations)")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    url_help = "warehouse URL (default: $HUIJU_WAREHOUSE_URL, else the embedded SQLite store)"
+
+    upgrade = actions.add_parser("upgrade", help="create the layer schemas and migrate to head")
+    upgrade.add_argument("--url", help=url_help)
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(handler=_upgrade)
+
+    current = actions.add_parser("current", help="show the warehouse's revision and the head")
+    current.add_argument("--url", help=url_help)
+    current.set_defaults(handler=_current)
+
+    revision = actions.add_parser(
+        "revision", help="write a migration for changed data-set declarations (developers)")
+    revision.add_argument("--url", help=url_help + "; must be at head")
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(handler=_revision)
+
+
+def _engine(args: argparse.Namespace):
+    from warehouse.engine import create_warehouse_engine
+
+    return create_warehouse_engine(args.url)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from warehouse.migrate import current, upgrade
+
+    engine = _engine(args)
+    upgrade(engine, args.revision)
+    Console().print(f"warehouse {engine.url.render_as_string()} at revision {current(engine)}")
+    return 0
+
+
+def _current(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from warehouse.migrate import current, head, pending_changes
+
+    engine = _engine(args)
+    at, newest = current(engine), head()
+    console = Console()
+    console.print(f"warehouse {engine.url.render_as_string()}")
+    console.print(f"current revision: {at or '(none — run `huiju db upgrade`)'}")
+    console.print(f"head revision:    {newest}")
+    if at != newest:
+        return 1
+    changes = pending_changes(engine)
+    if changes:
+        console.print(f"[yellow]{len(changes)} change(s) in schemas/ not yet in a migration; "
+                      "run `huiju db revision -m …`[/yellow]")
+        return 1
+    return 0
+
+
+def _revision(args: argparse.Namespace) -> int:
+    from warehouse.migrate import revision
+
+    revision(_engine(args), args.message)
+    return 0

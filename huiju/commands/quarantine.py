@@ -1,0 +1,49 @@
+"""``huiju quarantine``: list or export the records still quarantined, per department."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("quarantine", help="list or export quarantined records")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help_text in (("list", "print what is quarantined"),
+                            ("export", "write what is quarantined to a CSV file")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("--department", metavar="CODE", help="only this department")
+        action.add_argument("--dataset", metavar="NAME", help="only this data set")
+        action.add_argument("--status", choices=("open", "resolved", "all"), default="open")
+        if name == "export":
+            action.add_argument("--out", required=True, type=Path, help="CSV file to write")
+        action.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from huiju.quarantine import quarantined, write_rejections
+    from huiju.settings import load_settings
+    from warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(load_settings().warehouse_url)
+    try:
+        rows = quarantined(engine, department=args.department, dataset=args.dataset,
+                           status=None if args.status == "all" else args.status)
+    finally:
+        engine.dispose()
+    if args.action == "export":
+        write_rejections(rows, args.out)
+        sys.stdout.write(f"wrote {len(rows)} quarantined failures to {args.out}\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    listing = Table("department", "data set", "source ref", "rule", "field", "问题", "problem",
+                    "value", "status", title=f"{len(rows)} quarantined failures")
+    for row in rows:
+        listing.add_row(row["department_code"], row["dataset"], row["source_ref"],
+                        row["rule_id"], row["field"], row["message_zh"], row["message_en"],
+                        row["raw_value"] or "", row["status"])
+    Console(width=200).print(listing)
+    return 0

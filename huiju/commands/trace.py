@@ -1,0 +1,68 @@
+"""``huiju trace RECORD``: where a record came from and every batch that touched it."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "trace", help="provenance of a record: source → core row → batches",
+        description="RECORD is a source reference (mysql:案件表#pk=123), a record id, or with "
+                    "--dataset a business key (several columns joined by '|').")
+    parser.add_argument("record")
+    parser.add_argument("--dataset", help="data set of a business key (e.g. penalty)")
+    parser.add_argument("--url", help="warehouse URL (default: $HUIJU_WAREHOUSE_URL, "
+                                      "else the embedded SQLite store)")
+    parser.set_defaults(handler=_trace)
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from warehouse.engine import create_warehouse_engine
+    from warehouse.provenance import trace
+
+    console = Console()
+    trails = trace(create_warehouse_engine(args.url), args.record, args.dataset)
+    if not trails:
+        console.print(f"no record {args.record!r} in the warehouse")
+        return 1
+    for trail in trails:
+        _print(console, trail)
+    return 0
+
+
+def _print(console, trail) -> None:
+    from rich.table import Table
+
+    key = f" / {trail.key_text}" if trail.business_key else ""
+    console.rule(f"[bold]{trail.dataset}[/bold] {trail.department_code}{key}")
+    if trail.current:
+        now = trail.current
+        state = "deleted" if now["is_deleted"] else "current"
+        console.print(f"core.{trail.dataset}: {state}, record_id {now['record_id']}, "
+                      f"batch {now['batch_id']} ({now['operation']}), since {now['updated_at']}")
+        console.print(f"  source {now['source_system']} {now['source_ref']} "
+                      f"sha256 {now['source_hash'][:12]}…, first loaded {now['first_loaded_at']}")
+    else:
+        console.print("not in core (quarantined or superseded)")
+    sections = (
+        ("earlier versions", trail.versions,
+         ("batch_id", "operation", "source_ref", "version_valid_from", "version_valid_to",
+          "closed_batch_id")),
+        ("batches", trail.batches,
+         ("batch_id", "action", "source_system", "source_ref", "loaded_at", "run_id")),
+        ("raw landings", trail.landings,
+         ("batch_id", "source_system", "source_ref", "source_hash", "extracted_at")),
+        ("quarantine", trail.quarantine,
+         ("batch_id", "rule_id", "field", "message_zh", "raw_value", "status",
+          "resolved_batch_id")),
+    )
+    for title, rows, columns in sections:
+        if not rows:
+            continue
+        grid = Table(*columns, title=title, title_justify="left")
+        for row in rows:
+            grid.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        console.print(grid)

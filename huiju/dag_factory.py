@@ -1,0 +1,199 @@
+"""Build one Airflow DAG per department from a manifest entry (all of Huiju's Airflow wiring).
+
+A manifest entry is the plain dict ``huiju dags generate`` writes into
+``dags/huiju_manifest.py`` (see ``huiju.manifest``). From it this module builds
+``huiju_<code>``:
+
+- one static task group per data set the department feeds, so the group's load tasks can
+  declare the asset ``core.<data set>`` (``huiju://warehouse/core/<data set>``) as outlet;
+- in the group, per source system feeding the data set, ``extract_<source>`` →
+  ``validate_<source>`` → ``load_<source>``, each dynamically mapped over that source's feeds
+  (its extract results). Extract runs in the source's pool ``huiju_<dept>_<source>``: a pool
+  belongs to a task, not to one map index, and keeping each source's chain apart means a
+  system that is down does not hold back the other systems' data for the same data set;
+- retries with exponential backoff, ``HuijuNotifier`` on failure, ``catchup`` from config.
+
+Tasks hand each other small JSON dicts (staged Parquet paths, counts) through XCom, never
+DataFrames. The callables below are thin calls into ``huiju.pipeline``, imported when a task
+runs, so building a DAG touches no file, database or secret.
+
+The mapped tasks are classic ``PythonOperator.partial(...).expand(op_kwargs=...)`` rather
+than ``@task`` functions: Airflow 3.3's decorator inspects the callable's and the operator's
+signatures for every task it creates, which made parsing 50 departments (950 mapped tasks)
+about 2.3 times slower in ``benchmarks/bench_dag_parse.py``. The DAG, the groups and the
+assets still come from the task SDK (``airflow.sdk``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup
+
+from huiju.notify import HuijuNotifier
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+# Keys every manifest entry must carry (huiju.manifest writes them all).
+ENTRY_KEYS = frozenset({
+    "code", "dag_id", "name", "schedule", "start_date", "catchup", "owner", "tags", "retries",
+    "retry_delay_seconds", "retry_exponential_backoff", "max_retry_delay_seconds", "pools",
+    "datasets",
+})
+
+
+def asset_for(dataset: str) -> Asset:
+    """The warehouse table ``core.<dataset>`` as an Airflow asset (what ``load`` produces)."""
+    return Asset(name=f"core.{dataset}", uri=f"huiju://warehouse/core/{dataset}",
+                 group="huiju")
+
+
+# --- task callables: thin calls into huiju.pipeline ------------------------------------------
+
+
+def run_interval(context: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The period a run must extract, as ISO strings, or (None, None) for "since the cursor".
+
+    A backfill run (``airflow backfill create --from-date … --to-date …``) loads exactly its
+    data interval; a manual run may name a period in its conf (``interval_start``/``_end``);
+    scheduled and other manual runs extract incrementally from the stored cursor.
+    """
+    dag_run = context.get("dag_run")
+    conf = getattr(dag_run, "conf", None) or {}
+    if conf.get("interval_start") or conf.get("interval_end"):
+        return conf.get("interval_start"), conf.get("interval_end")
+    run_type = getattr(dag_run, "run_type", None)
+    if getattr(run_type, "value", run_type) == "backfill":
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        return (start.isoformat() if start else None, end.isoformat() if end else None)
+    return None, None
+
+
+def extract_feed(department_code: str, dataset: str, source_id: str) -> dict:
+    """Extract one feed into the staging area; return the staged refs and counts."""
+    from airflow.sdk import get_current_context
+
+    from huiju import pipeline
+
+    context = get_current_context()
+    interval_start, interval_end = run_interval(context)
+    return pipeline.extract(department_code, source_id, dataset, run_id=context["run_id"],
+                            interval_start=interval_start, interval_end=interval_end)
+
+
+def validate_feed(extracted: dict) -> dict:
+    """Validate one extracted feed (quarantine split); return refs and counts."""
+    from huiju import pipeline
+
+    return pipeline.validate(extracted)
+
+
+def load_feed(validated: dict) -> dict:
+    """Load one validated feed into the warehouse; return its accounting."""
+    from huiju import pipeline
+
+    return pipeline.load(validated)
+
+
+# --- the DAG ----------------------------------------------------------------------------------
+
+
+def timetable_for(schedule: str | None, timezone: str = DEFAULT_TIMEZONE):
+    """A data-interval timetable, so a backfill run covers [interval start, interval end).
+
+    ``None`` (or ``"none"``) means triggered only; ``@once`` is passed through.
+    """
+    if schedule in (None, "", "none", "None"):
+        return None
+    if schedule == "@once":
+        return schedule
+    return CronDataIntervalTimetable(schedule, timezone=timezone)
+
+
+def default_args_for(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """Task defaults from the department's configuration."""
+    return {
+        "owner": entry["owner"],
+        "retries": int(entry["retries"]),
+        "retry_delay": timedelta(seconds=float(entry["retry_delay_seconds"])),
+        "retry_exponential_backoff": float(entry["retry_exponential_backoff"]),
+        "max_retry_delay": timedelta(seconds=float(entry["max_retry_delay_seconds"])),
+        "on_failure_callback": HuijuNotifier(),
+    }
+
+
+def _doc_md(entry: Mapping[str, Any], doc_md: str | None) -> str:
+    lines = [doc_md.strip() if doc_md else "", "",
+             f"### {entry['code']} {entry['name']}", "",
+             f"Schedule `{entry['schedule']}`, retries {entry['retries']}.", "",
+             "| data set | sources (pool) |", "|---|---|"]
+    for ds in entry["datasets"]:
+        feeds = ", ".join(f"{f['source_id']} (`{f['pool']}`)" for f in ds["feeds"])
+        lines.append(f"| `{ds['name']}` | {feeds} |")
+    return "\n".join(lines).strip() + "\n"
+
+
+def _start_date(value: str, timezone: str) -> datetime:
+    import pendulum
+
+    return pendulum.parse(value, tz=timezone)
+
+
+def build_department_dag(entry: Mapping[str, Any], doc_md: str | None = None) -> DAG:
+    """The DAG ``entry['dag_id']`` for one department of the manifest."""
+    missing = ENTRY_KEYS - set(entry)
+    if missing:
+        raise ValueError(f"manifest entry {entry.get('code')!r} lacks {sorted(missing)}; "
+                         "regenerate it with `huiju dags generate`")
+    timezone = entry.get("timezone") or DEFAULT_TIMEZONE
+    with DAG(
+        dag_id=entry["dag_id"],
+        description=f"Huiju: {entry['name']} ({entry['code']}) → warehouse",
+        doc_md=_doc_md(entry, doc_md),
+        schedule=timetable_for(entry["schedule"], timezone),
+        start_date=_start_date(entry["start_date"], timezone),
+        catchup=bool(entry["catchup"]),
+        max_active_runs=int(entry.get("max_active_runs", 1)),
+        tags=list(entry["tags"]),
+        default_args=default_args_for(entry),
+        params={"department_code": entry["code"]},
+    ) as dag:
+        for ds in entry["datasets"]:
+            _dataset_group(entry["code"], ds["name"], ds["feeds"])
+    return dag
+
+
+def _extracted(value: dict) -> dict:
+    return {"extracted": value}
+
+
+def _validated(value: dict) -> dict:
+    return {"validated": value}
+
+
+def _dataset_group(department_code: str, dataset: str, feeds: Sequence[Mapping[str, str]]):
+    """Per source: extract_<source> → validate_<source> → load_<source>, each mapped over the
+    source's feeds of this data set; extract runs in the source's pool."""
+    by_source: dict[str, list[Mapping[str, str]]] = {}
+    for feed in feeds:
+        by_source.setdefault(feed["source_id"], []).append(feed)
+    with TaskGroup(group_id=dataset, tooltip=f"{dataset}: {', '.join(by_source)}") as group:
+        for source_id, source_feeds in by_source.items():
+            extracted = PythonOperator.partial(
+                task_id=f"extract_{source_id}", python_callable=extract_feed,
+                pool=source_feeds[0]["pool"],
+                map_index_template="{{ task.op_kwargs['source_id'] }}",
+            ).expand(op_kwargs=[
+                {"department_code": department_code, "dataset": dataset,
+                 "source_id": feed["source_id"]} for feed in source_feeds])
+            validated = PythonOperator.partial(
+                task_id=f"validate_{source_id}", python_callable=validate_feed,
+            ).expand(op_kwargs=extracted.output.map(_extracted))
+            PythonOperator.partial(
+                task_id=f"load_{source_id}", python_callable=load_feed,
+                outlets=[asset_for(dataset)],
+            ).expand(op_kwargs=validated.output.map(_validated))
+    return group

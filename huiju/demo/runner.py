@@ -1,0 +1,160 @@
+"""``huiju demo``: the whole pipeline end to end on the embedded default, in real Airflow.
+
+1. build the sample departments' legacy sources under ``var/`` (a SQLite case database, a
+   GB18030 CSV drop, Excel workbooks, a local HTTP API);
+2. bring the embedded warehouse (SQLite) to the current schema;
+3. migrate a SQLite Airflow metadata database, create the source pools, and run every
+   department DAG once with ``dag.test()`` — the same DAG file and tasks production runs;
+4. print where every row went, per department and data set, then run every DAG again and
+   show that the warehouse did not change (loads are idempotent).
+
+Airflow reads its configuration on first import, so ``configure_environment`` must run
+before anything imports Airflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = REPO / "dags"
+HTTP_PORT = 8765
+
+
+def configure_environment(home: Path) -> None:
+    """Point Huiju and Airflow at ``home/var`` (an isolated AIRFLOW_HOME, SQLite metadata)."""
+    airflow_home = home / "var" / "airflow"
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    os.environ.update({
+        "HUIJU_HOME": str(home),
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    })
+    os.environ.setdefault("HUIJU_DEPARTMENTS_DIR", str(REPO / "departments"))
+
+
+def fingerprint(engine: sa.Engine) -> str:
+    """A hash of every core table's current rows (minus load timestamps): equal means same."""
+    from schemas.catalog import datasets
+    from warehouse.tables import core_table
+
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for spec in datasets():
+            table = core_table(spec)
+            columns = [c for c in table.columns if not c.name.endswith("_at")]
+            for row in conn.execute(sa.select(*columns).order_by(*table.primary_key.columns)):
+                digest.update(repr(tuple(row)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def batch_summary(engine: sa.Engine, run_ids: list[str]) -> list[dict]:
+    """The accounting of every batch the given DAG runs loaded."""
+    from warehouse.tables import AUDIT, table
+
+    batch = table(AUDIT, "batch")
+    query = (sa.select(batch).where(batch.c.run_id.in_(run_ids))
+             .order_by(batch.c.department_code, batch.c.dataset, batch.c.source_system))
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    return [{"department": r["department_code"], "source": r["source_system"],
+             "dataset": r["dataset"], "batch_id": r["batch_id"], "extracted": r["extracted"],
+             "loaded": r["passed"], "quarantined": r["quarantined"],
+             "superseded": r["superseded"], "inserted": r["inserted"], "updated": r["updated"],
+             "deleted": r["deleted"], "unchanged": r["unchanged"], "already_loaded": False}
+            for r in rows]
+
+
+def run_dags(console, label: str) -> list[str]:
+    """``dag.test()`` every department DAG of the repository's DAG folder; return run ids."""
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    bag = BundleDagBag(dag_folder=str(DAGS_FOLDER), bundle_path=DAGS_FOLDER,
+                       bundle_name="dags-folder")
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    run_ids = []
+    for dag_id in sorted(bag.dags):
+        started = time.monotonic()
+        console.print(f"  {label}: [bold]{dag_id}[/bold] …")
+        dag_run = bag.dags[dag_id].test()
+        state = str(getattr(dag_run.state, "value", dag_run.state))
+        colour = "green" if state == "success" else "red"
+        console.print(f"  {label}: {dag_id} [{colour}]{state}[/{colour}] "
+                      f"in {time.monotonic() - started:.1f} s")
+        run_ids.append(dag_run.run_id)
+    return run_ids
+
+
+def main(home: Path) -> int:
+    configure_environment(home)
+    import great_expectations  # noqa: F401  (Great Expectations before Airflow)
+    from rich.console import Console
+
+    from connectors.testing.http_source import HttpSourceServer
+    from huiju.commands.dags import apply_pools
+    from huiju.demo import legacy
+    from huiju.manifest import MANIFEST_PATH, pools, read_manifest
+    from huiju.reporting import accounting_table
+    from huiju.settings import load_settings
+    from warehouse.engine import create_warehouse_engine
+    from warehouse.migrate import upgrade
+
+    console = Console()
+    began = time.monotonic()
+    console.rule("Huiju demo")
+    console.print("1/4 building the sample departments' legacy sources under var/ …")
+    sources = legacy.build(home, http_port=HTTP_PORT)
+    os.environ.update(sources.env)
+    settings = load_settings()
+    engine = create_warehouse_engine(settings.warehouse_url)
+    console.print(f"2/4 warehouse {settings.warehouse_url}: upgrading to the current schema …")
+    upgrade(engine)
+
+    console.print("3/4 Airflow: metadata database, pools, one run of every department DAG …")
+    from airflow.utils import db
+
+    db.upgradedb()
+    apply_pools(pools(read_manifest(MANIFEST_PATH)))
+    before = fingerprint(engine)
+    with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN, port=HTTP_PORT,
+                          updated_field="UPDATED_AT"):
+        first = run_dags(console, "run 1")
+        summary = batch_summary(engine, first)
+        after_first = fingerprint(engine)
+        console.print("4/4 running every DAG again: the warehouse must not change …")
+        second = run_dags(console, "run 2")
+        rerun = batch_summary(engine, second)
+        after_second = fingerprint(engine)
+
+    console.print(accounting_table(summary, title="Run 1: where every source row went"))
+    console.print(accounting_table(rerun, title="Run 2 (rerun): incremental, nothing new"))
+    same = after_first == after_second
+    console.print(f"warehouse after run 1 {'differs from' if before != after_first else 'equals'}"
+                  f" the start; after run 2 it is "
+                  f"{'[green]identical[/green]' if same else '[red]DIFFERENT[/red]'} to run 1")
+    console.print("Quality output: quarantined records with rule, field and reason (中文/English)"
+                  f" in {settings.warehouse_url} → quarantine.record; `huiju quarantine list` "
+                  "prints them per department; batches and counts in audit.batch; "
+                  "`huiju trace <source ref>` follows one record.")
+    console.print("Planted defects the quarantine should show:")
+    for where, defects in sources.defects.items():
+        console.print(f"  {where}: " + "; ".join(defects))
+    console.print(f"done in {time.monotonic() - began:.0f} s")
+    balanced = all(r["extracted"] == r["loaded"] + r["quarantined"] + r["superseded"]
+                   for r in summary + rerun)
+    return 0 if same and balanced and summary else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path.cwd()))

@@ -1,0 +1,296 @@
+"""Extract → validate → load for one feed (a department's source feeding one data set).
+
+These three functions are the tasks: the Airflow DAGs call them one per task and ``huiju run``
+calls them in-process, so both paths run the same code. They hand each other small JSON dicts
+(paths of Parquet files under the staging folder and counts), never data frames, so an Airflow
+worker on another machine only needs the shared staging folder.
+
+The accounting of a feed run is: extracted = passed + quarantined + superseded, checked by
+validation and again by the warehouse before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+import expectations  # noqa: F401  (imports Great Expectations before anything imports Airflow)
+from connectors.base import Source as Connector
+from expectations.validate import ThresholdBreached, Thresholds
+from expectations.validate import validate as validate_frame
+from huiju.departments import Department, Feed, Source, load_departments
+from huiju.mapping import frame_dtype, map_batch
+from huiju.settings import Settings, load_settings
+from schemas.catalog import all_fields
+from schemas.catalog import dataset as dataset_spec
+from warehouse.engine import create_warehouse_engine
+from warehouse.load import QUARANTINE_COLUMNS, LoadRequest, load_batch
+from warehouse.state import next_batch_id, read_cursor
+
+_log = logging.getLogger(__name__)
+
+RAW_COLUMNS = ("_source_ref", "_source_hash", "record")
+
+
+@dataclass(frozen=True)
+class FeedKey:
+    """Names one feed: which department's source fills which data set."""
+
+    department: str
+    source: str
+    dataset: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"department": self.department, "source": self.source, "dataset": self.dataset}
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def find_department(code: str, settings: Settings | None = None) -> Department:
+    settings = settings or load_settings()
+    for department in load_departments(settings.departments_dir):
+        if department.code == code:
+            return department
+    raise KeyError(f"no department {code!r} in {settings.departments_dir}")
+
+
+def find_feed(department: Department, source_id: str, dataset: str) -> tuple[Source, Feed]:
+    source = department.source(source_id)
+    for feed in source.feeds:
+        if feed.dataset == dataset:
+            return source, feed
+    raise KeyError(f"{department.code}: source {source_id!r} does not feed {dataset!r}")
+
+
+def feeds_of(department: Department, datasets: list[str] | None = None) -> list[FeedKey]:
+    """Every feed of the department, optionally only those filling ``datasets``."""
+    keys = [FeedKey(department.code, source.id, feed.dataset)
+            for source, feed in department.feeds()]
+    if datasets:
+        unknown = set(datasets) - {key.dataset for key in keys}
+        if unknown:
+            raise KeyError(f"{department.code} feeds no data set {sorted(unknown)}")
+        keys = [key for key in keys if key.dataset in datasets]
+    return keys
+
+
+def open_connector(department: Department, source: Source, feed: Feed,
+                   settings: Settings) -> Connector:
+    """The connector for ``feed``; a files source archives under the settings' archive dir."""
+    config = feed.connector_config
+    if source.kind == "sql":
+        from connectors.sql import SqlSource
+
+        return SqlSource(config)
+    if source.kind == "files":
+        from connectors.files import FileSource
+
+        if config.archive_dir is None:
+            archive = settings.archive_dir / department.code / source.id
+            config = config.model_copy(update={"archive_dir": str(archive)})
+        directory = Path(config.directory)
+        if not directory.is_absolute():
+            config = config.model_copy(update={"directory": str(settings.home / directory)})
+        return FileSource(config)
+    if source.kind == "http":
+        from connectors.http import HttpSource
+
+        return HttpSource(config)
+    raise ValueError(f"unknown source kind {source.kind!r}")
+
+
+@cache
+def code_version() -> str:
+    """Package version and, in a git checkout, the commit: stored with every batch."""
+    version = metadata.version("huiju")
+    git = shutil.which("git")
+    if git:
+        here = Path(__file__).resolve().parent
+        found = subprocess.run([git, "-C", str(here), "rev-parse", "--short=12", "HEAD"],
+                               capture_output=True, text=True, check=False)
+        if found.returncode == 0:
+            version = f"{version}+{found.stdout.strip()}"
+    return version
+
+
+# --------------------------------------------------------------------------- staging
+
+
+def _stage_dir(settings: Settings, run_id: str, key: FeedKey) -> Path:
+    safe_run = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    return settings.staging_dir / safe_run / key.department / key.source / key.dataset
+
+
+def _write(frame: pd.DataFrame, path: Path) -> str:
+    frame.to_parquet(path, index=False)
+    return str(path)
+
+
+def _read_standard(path: str, dataset: str) -> pd.DataFrame:
+    """A standard frame back from Parquet, with the dtypes mapping gave it."""
+    frame = pd.read_parquet(path)
+    for field in all_fields(dataset_spec(dataset)):
+        if field.name in frame.columns:
+            frame[field.name] = frame[field.name].astype(frame_dtype(field))
+    return frame
+
+
+# --------------------------------------------------------------------------- the three tasks
+
+
+def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
+            interval_start: str | None = None, interval_end: str | None = None) -> dict:
+    """Read the feed's new rows from its source, map them to the standard frame, stage them.
+
+    Resumes after the cursor committed with the feed's last loaded batch. Rows the source
+    could not parse are kept (as issues), so they are counted and quarantined downstream.
+    ``interval_start``/``interval_end`` (ISO timestamps) restrict a SQL feed with a cursor
+    column to that period — a backfill of exactly that range, leaving the cursor as it was.
+    """
+    settings = load_settings()
+    department = find_department(department_code, settings)
+    source, feed = find_feed(department, source_id, dataset)
+    key = FeedKey(department.code, source.id, dataset)
+    spec = dataset_spec(dataset)
+    engine = create_warehouse_engine(settings.warehouse_url)
+    try:
+        saved_cursor = read_cursor(engine, key.department, key.source, key.dataset)
+        batch_id = next_batch_id(engine, key.department, key.source, key.dataset,
+                                 datetime.now(UTC).date())
+    finally:
+        engine.dispose()
+    connector = open_connector(department, source, feed, settings)
+    # A period run reads its window from the start and leaves the feed's cursor as it was.
+    period = interval_start is not None or interval_end is not None
+    if period:
+        connector = _windowed(source, feed, interval_start, interval_end)
+
+    frames: list[pd.DataFrame] = []
+    issues: list[pd.DataFrame] = []
+    rows = 0
+    cursor = saved_cursor
+    for batch in connector.read(None if period else saved_cursor):
+        mapped = map_batch(batch, feed, spec, department, batch_id)
+        if len(mapped.issues):
+            issues.append(mapped.issues.assign(row=mapped.issues["row"] + rows))
+        frames.append(mapped.frame)
+        rows += len(mapped.frame)
+        if not period:
+            cursor = batch.cursor
+    stage = _stage_dir(settings, run_id, key)
+    stage.mkdir(parents=True, exist_ok=True)
+    frame = (pd.concat(frames, ignore_index=True) if frames
+             else _empty_frame(dataset))
+    issue_frame = (pd.concat(issues, ignore_index=True) if issues
+                   else pd.DataFrame({"row": pd.Series([], dtype="int64")}))
+    _log.info("%s/%s/%s: extracted %d rows as batch %s", key.department, key.source,
+              key.dataset, rows, batch_id)
+    return {**key.as_dict(), "run_id": run_id, "batch_id": batch_id, "extracted": rows,
+            "cursor": cursor, "frame": _write(frame, stage / "frame.parquet"),
+            "issues": _write(issue_frame, stage / "issues.parquet"),
+            "extracted_at": datetime.now(UTC).isoformat()}
+
+
+def _windowed(source: Source, feed: Feed, start: str | None, end: str | None) -> Connector:
+    """A SQL connector reading only rows whose cursor column lies in [start, end)."""
+    if source.kind != "sql" or not feed.connector_config.cursor_column:
+        raise ValueError(f"{source.id}/{feed.dataset}: a period can only be extracted from a "
+                         "SQL feed with a cursor column")
+    from connectors.sql import SqlSource
+
+    return SqlSource(feed.connector_config.model_copy(update={"window": (start, end)}))
+
+
+def _empty_frame(dataset: str) -> pd.DataFrame:
+    spec = dataset_spec(dataset)
+    columns = {f.name: pd.Series([], dtype=frame_dtype(f)) for f in all_fields(spec)}
+    for name in RAW_COLUMNS:
+        columns[name] = pd.Series([], dtype="str")
+    return pd.DataFrame(columns)
+
+
+def validate(extracted: dict) -> dict:
+    """Run the data set's suite on the staged frame; stage passed, quarantined, superseded."""
+    settings = load_settings()
+    department = find_department(extracted["department"], settings)
+    name = extracted["dataset"]
+    frame = _read_standard(extracted["frame"], name)
+    issues = pd.read_parquet(extracted["issues"])
+    outcome = validate_frame(frame, dataset_spec(name), issues if len(issues) else None,
+                             _thresholds(department, name))
+    stage = Path(extracted["frame"]).parent
+    quarantine = outcome.quarantine.copy()
+    rows = quarantine["row"].to_numpy(dtype="int64")
+    quarantine["record"] = frame["record"].to_numpy()[rows] if len(rows) else []
+    quarantine["record_id"] = frame["record_id"].to_numpy()[rows] if len(rows) else []
+    result = {**extracted, **{k: int(v) for k, v in outcome.counts.items()},
+              "passed_rows": _write(outcome.passed, stage / "passed.parquet"),
+              "quarantine": _write(quarantine, stage / "quarantine.parquet"),
+              "superseded_rows": _write(outcome.superseded, stage / "superseded.parquet"),
+              "failures_by_rule": outcome.failures_by_rule,
+              "threshold_breached": outcome.threshold_breached}
+    return result
+
+
+def _thresholds(department: Department, dataset: str) -> Thresholds:
+    configured = department.thresholds_for(dataset)
+    return Thresholds(max_count=configured.max_quarantined, max_ratio=configured.max_ratio,
+                      min_batch_size=configured.min_batch_size)
+
+
+def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
+    """Load the validated batch into the warehouse in one transaction; return its accounting.
+
+    Raises ThresholdBreached *after* loading when the batch quarantined more than the
+    department allows (unless ``raise_on_threshold`` is False, for callers that report it
+    themselves): the run fails visibly, and what was quarantined is kept.
+    """
+    settings = load_settings()
+    department = find_department(validated["department"], settings)
+    name = validated["dataset"]
+    frame = pd.read_parquet(validated["frame"], columns=list(RAW_COLUMNS))
+    quarantine = pd.read_parquet(validated["quarantine"])
+    request = LoadRequest(
+        dataset=name, department_code=validated["department"],
+        source_system=validated["source"], batch_id=validated["batch_id"],
+        rows=_read_standard(validated["passed_rows"], name),
+        raw=frame,
+        quarantine=quarantine[[*QUARANTINE_COLUMNS, "record_id"]],
+        superseded=_read_standard(validated["superseded_rows"], name),
+        extracted=int(validated["extracted"]), cursor=validated["cursor"],
+        code_version=code_version(), config_hash=department.config_hash,
+        run_id=validated["run_id"],
+        extracted_at=datetime.fromisoformat(validated["extracted_at"]),
+    )
+    engine = create_warehouse_engine(settings.warehouse_url)
+    try:
+        result = load_batch(engine, request)
+    finally:
+        engine.dispose()
+    accounting = {
+        **{k: validated[k] for k in ("department", "source", "dataset", "batch_id", "run_id")},
+        "extracted": request.extracted, "loaded": len(request.rows),
+        "quarantined": int(quarantine["_source_ref"].nunique()),
+        "superseded": len(request.superseded),
+        "inserted": result.inserted, "updated": result.updated, "deleted": result.deleted,
+        "unchanged": result.unchanged, "already_loaded": result.already_loaded,
+        "threshold_breached": validated.get("threshold_breached"),
+    }
+    if validated.get("threshold_breached") and raise_on_threshold:
+        raise ThresholdBreached(validated["threshold_breached"])
+    return accounting
+
+
+def run_feed(key: FeedKey, *, run_id: str) -> dict:
+    """Extract, validate and load one feed in this process (what ``huiju run`` does)."""
+    extracted = extract(key.department, key.source, key.dataset, run_id=run_id)
+    return load(validate(extracted))

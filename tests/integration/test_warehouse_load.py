@@ -1,0 +1,195 @@
+"""Loading batches: i/u/d, history, idempotent reloads, quarantine, audit (PostgreSQL, SQLite)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from warehouse.engine import create_warehouse_engine
+from warehouse.load import AccountingError, load_batch
+from warehouse.migrate import upgrade
+from warehouse.synthetic import load_request, standard_frame
+
+DEPT = "620000-TEST"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/warehouse/huiju.db"
+    else:
+        url = request.getfixturevalue("pg_url")
+    engine = create_warehouse_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def count(engine, table: str, where: str = "1=1") -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar()
+
+
+def rows_of(engine, sql: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql))]
+
+
+def penalty(ids, **kwargs) -> pd.DataFrame:
+    return standard_frame("penalty", ids, **kwargs)
+
+
+def test_insert_update_delete_keeps_history(engine):
+    first = load_batch(engine, load_request("penalty", penalty(range(10)),
+                                            batch_id="2026010100001"))
+    assert (first.inserted, first.updated, first.deleted, first.unchanged) == (10, 0, 0, 0)
+
+    # ids 0-1 unchanged, 2-4 changed, 10-11 new
+    second_rows = pd.concat([penalty(range(2)), penalty(range(2, 5), version=1, operation="u"),
+                             penalty(range(10, 12))], ignore_index=True)
+    second = load_batch(engine, load_request("penalty", second_rows, batch_id="2026010100002"))
+    assert (second.inserted, second.updated, second.deleted, second.unchanged) == (2, 3, 0, 2)
+    assert count(engine, "core.penalty") == 12
+    assert count(engine, "core.penalty_history") == 3
+    assert rows_of(engine, "SELECT DISTINCT batch_id, closed_batch_id FROM core.penalty_history"
+                   ) == [("2026010100001", "2026010100002")]
+
+    # delete 3 (changed before) and 7; a delete of a key never loaded is a no-op
+    deletes = penalty([3, 7, 99], version=2, operation="d")
+    third = load_batch(engine, load_request("penalty", deletes, batch_id="2026010100003"))
+    assert (third.inserted, third.updated, third.deleted, third.unchanged) == (0, 0, 2, 1)
+    assert count(engine, "core.penalty") == 12  # deleted rows stay, flagged
+    deleted = rows_of(engine, "SELECT punish_action_code, operation, batch_id FROM core.penalty "
+                              "WHERE is_deleted ORDER BY punish_action_code")
+    assert deleted == [("000000000003", "d", "2026010100003"),
+                       ("000000000007", "d", "2026010100003")]
+    assert count(engine, "core.penalty_history") == 5
+    versions = rows_of(engine, "SELECT batch_id, closed_batch_id FROM core.penalty_history "
+                               "WHERE punish_action_code = '000000000003' "
+                               "ORDER BY version_valid_from")
+    assert versions == [("2026010100001", "2026010100002"), ("2026010100002", "2026010100003")]
+
+    # a deleted record delivered again comes back
+    back = load_batch(engine, load_request("penalty", penalty([7], version=3, operation="i"),
+                                           batch_id="2026010100004"))
+    assert back.updated == 1
+    assert count(engine, "core.penalty", "is_deleted") == 1
+
+    actions = rows_of(engine, "SELECT batch_id, action, count(*) FROM audit.batch_record "
+                              "GROUP BY batch_id, action ORDER BY batch_id, action")
+    assert actions == [("2026010100001", "insert", 10), ("2026010100002", "insert", 2),
+                       ("2026010100002", "update", 3), ("2026010100003", "delete", 2),
+                       ("2026010100004", "update", 1)]
+
+
+def test_loading_the_same_batch_twice_changes_nothing(engine):
+    request = load_request("penalty", penalty(range(20)), batch_id="2026010100001")
+    load_batch(engine, request)
+    changed = load_request("penalty", penalty(range(5), version=1, operation="u"),
+                           batch_id="2026010100002")
+    load_batch(engine, changed)
+    tables = ["core.penalty", "core.penalty_history", "raw.record", "audit.batch",
+              "audit.batch_record", "quarantine.record"]
+    before = {t: count(engine, t) for t in tables}
+
+    again = load_batch(engine, changed)
+    assert again.already_loaded
+    assert (again.inserted, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 5)
+    assert {t: count(engine, t) for t in tables} == before
+
+    # The same rows in a new batch: recorded as a batch, every row unchanged, no history.
+    same = load_request("penalty", penalty(range(5), version=1, operation="u"),
+                        batch_id="2026010100003")
+    result = load_batch(engine, same)
+    assert not result.already_loaded
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 5)
+    assert count(engine, "core.penalty_history") == before["core.penalty_history"]
+    assert count(engine, "audit.batch_record") == before["audit.batch_record"]
+
+
+def test_an_unbalanced_batch_writes_nothing(engine):
+    request = load_request("penalty", penalty(range(5)), batch_id="2026010100001")
+    request.extracted += 1
+    with pytest.raises(AccountingError, match="does not balance"):
+        load_batch(engine, request)
+    duplicate = load_request("penalty", penalty([1, 1]), batch_id="2026010100001")
+    with pytest.raises(AccountingError, match="repeat a business key"):
+        load_batch(engine, duplicate)
+    for tab in ("core.penalty", "raw.record", "audit.batch", "audit.cursor_state"):
+        assert count(engine, tab) == 0
+
+
+def test_audit_counts_balance_and_cursor_commits_with_the_batch(engine):
+    later = penalty([4], version=1)
+    request = load_request("penalty", penalty(range(4)), batch_id="2026010100001",
+                           quarantined=penalty(range(10, 13)), superseded=penalty([4]),
+                           cursor={"updated_at": "2026-01-01T08:00:00+08:00"})
+    request.rows = pd.concat([request.rows, later.assign(batch_id="2026010100001")],
+                             ignore_index=True)
+    request.raw = pd.concat([request.raw, request.raw.iloc[:1].assign(
+        _source_ref="synthetic:penalty#pk=4b")], ignore_index=True)
+    request.extracted += 1
+    request.run_id = "manual__2026-01-01"
+    result = load_batch(engine, request)
+    assert (result.inserted, result.quarantined, result.superseded) == (5, 3, 1)
+    batch = rows_of(engine, "SELECT extracted, passed, quarantined, superseded, inserted, "
+                            "updated, deleted, unchanged, run_id FROM audit.batch")
+    assert batch == [(9, 5, 3, 1, 5, 0, 0, 0, "manual__2026-01-01")]
+    assert count(engine, "raw.record") == 9
+    assert count(engine, "audit.run") == 1
+    with engine.connect() as conn:
+        cursor = conn.execute(sa.text("SELECT cursor, batch_id FROM audit.cursor_state")).one()
+    stored = cursor[0] if isinstance(cursor[0], dict) else json.loads(cursor[0])
+    assert stored == {"updated_at": "2026-01-01T08:00:00+08:00"}
+    assert cursor[1] == "2026010100001"
+
+
+def test_quarantine_opens_then_resolves_when_the_record_loads_cleanly(engine):
+    load_batch(engine, load_request("penalty", penalty(range(3)), batch_id="2026010100001",
+                                    quarantined=penalty(range(3, 6))))
+    assert count(engine, "quarantine.record", "status = 'open'") == 3
+
+    # 3 fails again (still open, seen again), 4 is fixed and loads, 5 is not delivered
+    second = load_request("penalty", penalty([4], version=1), batch_id="2026010100002",
+                          quarantined=penalty([3], version=1))
+    load_batch(engine, second)
+    status = rows_of(engine, "SELECT source_ref, status, batch_id, resolved_batch_id "
+                             "FROM quarantine.record ORDER BY source_ref")
+    assert status == [
+        ("synthetic:penalty#pk=3", "open", "2026010100002", None),
+        ("synthetic:penalty#pk=4", "resolved", "2026010100001", "2026010100002"),
+        ("synthetic:penalty#pk=5", "open", "2026010100001", None),
+    ]
+    assert count(engine, "quarantine.record") == 3  # a repeat failure is one row, seen again
+
+
+def test_values_round_trip_exactly(engine):
+    rows = penalty(range(3))
+    rows["fine_amount"] = pd.Series(
+        pa.array([Decimal("123456789012345678.99"), Decimal("0.01"), None],
+                 type=pa.decimal128(20, 2)), dtype=pd.ArrowDtype(pa.decimal128(20, 2)))
+    rows["administrative_cp"] = pd.Series(["䶮记商行", "甘肃某某有限公司", ""], dtype="str")
+    rows["closing_date"] = pd.Series(pd.to_datetime(["9999-12-31", "2021-03-26", None]),
+                                     dtype="datetime64[s]")
+    load_batch(engine, load_request("penalty", rows, batch_id="2026010100001"))
+    got = rows_of(engine, "SELECT fine_amount, administrative_cp, closing_date "
+                          "FROM core.penalty ORDER BY punish_action_code")
+    assert [Decimal(str(g[0])) if g[0] is not None else None for g in got] == [
+        Decimal("123456789012345678.99"), Decimal("0.01"), None]
+    assert [g[1] for g in got] == ["䶮记商行", "甘肃某某有限公司", ""]
+    assert [str(g[2]) if g[2] is not None else None for g in got] == [
+        "9999-12-31", "2021-03-26", None]
+
+
+def test_departments_do_not_collide(engine):
+    load_batch(engine, load_request("penalty", penalty(range(3)), batch_id="2026010100001",
+                                    department_code="620100-A"))
+    other = load_batch(engine, load_request("penalty", penalty(range(3)),
+                                            batch_id="2026010100001", department_code="620200-B"))
+    assert other.inserted == 3
+    assert count(engine, "core.penalty") == 6

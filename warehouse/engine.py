@@ -1,0 +1,75 @@
+"""Connect to the warehouse: PostgreSQL in production, SQLite as the embedded default store.
+
+The layers are PostgreSQL schemas (raw, core, quarantine, audit). On SQLite each layer is a
+database file ATTACHed under the same name next to the main file (``<dir>/core.db`` …), so the
+same schema-qualified table names work on both. SQLite commits across attached databases
+atomically only with a rollback journal, so every file is put in ``journal_mode=DELETE``
+(never WAL, which would let a crash leave one layer committed and another not).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from warehouse.tables import LAYERS
+
+DEFAULT_URL = "sqlite:///var/warehouse/huiju.db"
+
+
+def warehouse_url(url: str | None = None) -> str:
+    """The URL given, else ``HUIJU_WAREHOUSE_URL``, else the embedded store under ``var/``."""
+    return url or os.environ.get("HUIJU_WAREHOUSE_URL") or DEFAULT_URL
+
+
+def create_warehouse_engine(url: str | sa.URL | None = None, **kwargs) -> sa.Engine:
+    """An engine on the warehouse; on SQLite with the layer databases attached."""
+    parsed = sa.make_url(url if url is not None else warehouse_url())
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, **kwargs)
+    database = parsed.database or ""
+    in_memory = database in ("", ":memory:")
+    if in_memory:
+        # One shared connection, or every checkout would see its own empty memory databases.
+        kwargs.setdefault("poolclass", StaticPool)
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+        folder = None
+    else:
+        folder = Path(database).resolve().parent
+        folder.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(parsed, **kwargs)
+    _prepare_sqlite(engine, folder)
+    return engine
+
+
+def _prepare_sqlite(engine: sa.Engine, folder: Path | None) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _attach(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (so DDL and
+        # the temporary staging table are inside the load's one transaction).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for layer in LAYERS:
+            target = ":memory:" if folder is None else str(folder / f"{layer}.db")
+            cursor.execute("ATTACH DATABASE ? AS " + layer, (target,))
+            if folder is not None:
+                cursor.execute(f"PRAGMA {layer}.journal_mode=DELETE")
+        if folder is not None:
+            cursor.execute("PRAGMA main.journal_mode=DELETE")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_schemas(conn: sa.Connection) -> None:
+    """Create the layer schemas (PostgreSQL); on SQLite they are attached on connect."""
+    if conn.dialect.name == "postgresql":
+        for layer in LAYERS:
+            conn.execute(sa.schema.CreateSchema(layer, if_not_exists=True))

@@ -1,0 +1,496 @@
+"""Load one batch into the warehouse: raw landing, core merge, history, quarantine, audit.
+
+Everything a batch writes is committed in one transaction, or nothing is:
+
+1. land every extracted row in ``raw.record``;
+2. copy the passed rows into a temporary staging table (PostgreSQL: ``COPY`` from CSV made by
+   Arrow; SQLite: ``executemany``);
+3. copy the current version of every row whose ``source_hash`` changed into
+   ``core.<dataset>_history`` (version_valid_from = when it became current, version_valid_to = now);
+4. close deleted rows (operation ``d``: ``is_deleted``), then ``INSERT … ON CONFLICT DO UPDATE``
+   the others ``WHERE`` the source hash differs — an unchanged row is not touched;
+5. link the batch to every core row it inserted, updated or deleted (``audit.batch_record``);
+6. open quarantine rows for the failures, resolve earlier ones the batch now loaded cleanly;
+7. write ``audit.batch`` (its counts must balance) and ``audit.cursor_state``.
+
+A batch already in ``audit.batch`` is not loaded again. The request's accounting is checked
+before anything is written: extracted = passed + quarantined records + superseded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from schemas.catalog import all_fields, dataset
+from schemas.model import DataSetSpec, FieldType
+from warehouse.tables import (
+    AUDIT,
+    KEY_SEPARATOR,
+    PROVENANCE_COLUMNS,
+    QUARANTINE,
+    RAW,
+    core_table,
+    history_table,
+    table,
+)
+
+OPERATIONS = ("i", "u", "d")
+QUARANTINE_COLUMNS = ("rule_id", "family", "field", "message_zh", "message_en", "raw_value",
+                      "_source_ref", "_source_hash", "record")
+COPY_CHUNK_ROWS = 50_000
+# SQLAlchemy keeps an INSERT's row count only when asked to.
+_ROWCOUNT = {"preserve_rowcount": True}
+
+# Crash-safety tests make a loading process stop at a named point (and then kill it):
+# HUIJU_WAREHOUSE_PAUSE_AT=copy|merge, with HUIJU_WAREHOUSE_PAUSE_FILE touched on arrival.
+PAUSE_AT_ENV = "HUIJU_WAREHOUSE_PAUSE_AT"
+PAUSE_FILE_ENV = "HUIJU_WAREHOUSE_PAUSE_FILE"
+
+
+class AccountingError(ValueError):
+    """The request does not balance (or is malformed); nothing was written."""
+
+
+@dataclass
+class LoadRequest:
+    """One batch of one data set from one department's source system."""
+
+    dataset: str
+    department_code: str
+    source_system: str
+    batch_id: str
+    rows: pd.DataFrame  # passed rows: the standard frame with _source_ref, _source_hash
+    raw: pd.DataFrame  # every extracted row: _source_ref, _source_hash, record (JSON text)
+    quarantine: pd.DataFrame  # one row per failed rule: QUARANTINE_COLUMNS (+ record_id)
+    superseded: pd.DataFrame  # passed rows replaced by a later duplicate in the batch
+    extracted: int
+    cursor: dict | None
+    code_version: str
+    config_hash: str
+    run_id: str | None = None  # audit.run this batch belongs to (created if new)
+    extracted_at: datetime | None = None  # when the source was read; default: load time
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    dataset: str
+    department_code: str
+    source_system: str
+    batch_id: str
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    superseded: int = 0
+    already_loaded: bool = False
+    counts: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+
+def load_batch(engine: sa.Engine, request: LoadRequest) -> LoadResult:
+    """Load ``request`` in one transaction; a batch loaded before is reported, not reloaded."""
+    spec = dataset(request.dataset)
+    quarantined = check_accounting(spec, request)
+    passed, superseded = len(request.rows), len(request.superseded)
+    base = dict(dataset=spec.name, department_code=request.department_code,
+                source_system=request.source_system, batch_id=request.batch_id)
+    with engine.begin() as conn:
+        _lock(conn, request)
+        if _already_loaded(conn, request):
+            return LoadResult(**base, unchanged=passed, quarantined=quarantined,
+                              superseded=superseded, already_loaded=True)
+        now = datetime.now(UTC)
+        _land_raw(conn, request, now)
+        if _is_first_load(conn, spec, request):
+            # Nothing to merge with: copy straight into core (a department's backfill).
+            inserted, updated, deleted = _insert_first(conn, spec, request, now), 0, 0
+            clean = core_table(spec)
+        else:
+            clean = _stage(conn, spec, request)
+            pause_point("merge")
+            inserted, updated, deleted = _merge(conn, spec, clean, request, now)
+        _record_touched(conn, spec, request, now)
+        _write_quarantine(conn, clean, request, now)
+        counts = dict(extracted=request.extracted, passed=passed, quarantined=quarantined,
+                      superseded=superseded, inserted=inserted, updated=updated,
+                      deleted=deleted, unchanged=passed - inserted - updated - deleted)
+        _write_audit(conn, request, counts, now)
+        if clean.schema is None:
+            clean.drop(conn)
+    return LoadResult(**base, inserted=inserted, updated=updated, deleted=deleted,
+                      unchanged=counts["unchanged"], quarantined=quarantined,
+                      superseded=superseded, counts=counts)
+
+
+def check_accounting(spec: DataSetSpec, request: LoadRequest) -> int:
+    """Validate the request before loading; returns the number of quarantined records."""
+    def need(frame: pd.DataFrame, what: str, columns) -> None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise AccountingError(f"{what} lacks columns {missing}")
+
+    columns = [f.name for f in all_fields(spec)] + ["_source_ref", "_source_hash"]
+    need(request.rows, "rows", columns)
+    need(request.superseded, "superseded", ["_source_ref"])
+    need(request.raw, "raw", ["_source_ref", "_source_hash", "record"])
+    need(request.quarantine, "quarantine", QUARANTINE_COLUMNS)
+    quarantined = int(request.quarantine["_source_ref"].nunique())
+    passed, superseded = len(request.rows), len(request.superseded)
+    if request.extracted != passed + quarantined + superseded:
+        raise AccountingError(
+            f"batch {request.batch_id} does not balance: extracted {request.extracted} != "
+            f"passed {passed} + quarantined {quarantined} + superseded {superseded}")
+    if len(request.raw) != request.extracted:
+        raise AccountingError(f"raw holds {len(request.raw)} rows, extracted {request.extracted}")
+    rows = request.rows
+    key = list(spec.business_key)
+    if rows[key].isna().any(axis=None):
+        raise AccountingError(f"passed rows with an empty business key {key}")
+    if rows.duplicated(subset=key).any():
+        raise AccountingError(f"passed rows repeat a business key {key}: supersede them first")
+    if rows["_source_ref"].isna().any() or rows["_source_hash"].isna().any():
+        raise AccountingError("passed rows without _source_ref/_source_hash")
+    bad_ops = set(rows["operation"].dropna().unique()) - set(OPERATIONS)
+    if bad_ops or rows["operation"].isna().any():
+        raise AccountingError(f"operation must be one of {OPERATIONS}, got {sorted(bad_ops)}")
+    both = set(rows["_source_ref"]) & set(request.quarantine["_source_ref"])
+    if both:
+        raise AccountingError(f"records both passed and quarantined: {sorted(both)[:5]}")
+    return quarantined
+
+
+def pause_point(name: str) -> None:
+    """Stop here (for a crash test to kill the process) if HUIJU_WAREHOUSE_PAUSE_AT=name."""
+    if os.environ.get(PAUSE_AT_ENV) != name:
+        return
+    marker = os.environ.get(PAUSE_FILE_ENV)
+    if marker:
+        Path(marker).write_text(name, encoding="utf-8")
+    time.sleep(600)
+
+
+def _lock(conn: sa.Connection, request: LoadRequest) -> None:
+    # One loader per department and data set at a time (SQLite: BEGIN IMMEDIATE already is).
+    if conn.dialect.name == "postgresql":
+        name = f"huiju.load:{request.department_code}:{request.dataset}"
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"),
+                     {"name": name})
+
+
+def _already_loaded(conn: sa.Connection, request: LoadRequest) -> bool:
+    batch = table(AUDIT, "batch")
+    found = conn.execute(sa.select(batch.c.batch_id).where(
+        batch.c.department_code == request.department_code,
+        batch.c.source_system == request.source_system,
+        batch.c.dataset == request.dataset,
+        batch.c.batch_id == request.batch_id)).first()
+    return found is not None
+
+
+def _ts(value: datetime) -> sa.BindParameter:
+    return sa.literal(value, type_=sa.DateTime(timezone=True))
+
+
+# --- raw landing -------------------------------------------------------------------------
+
+def _land_raw(conn: sa.Connection, request: LoadRequest, now: datetime) -> None:
+    raw = table(RAW, "record")
+    frame = pd.DataFrame({
+        "department_code": request.department_code,
+        "source_system": request.source_system,
+        "dataset": request.dataset,
+        "batch_id": request.batch_id,
+        "source_ref": request.raw["_source_ref"].to_numpy(),
+        "source_hash": request.raw["_source_hash"].to_numpy(),
+        "record": request.raw["record"].to_numpy(),
+        "extracted_at": request.extracted_at or now,
+    }, index=range(len(request.raw)))
+    _bulk_insert(conn, raw, frame, json_columns=("record",))
+
+
+# --- staging -----------------------------------------------------------------------------
+
+def _stage(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest) -> sa.Table:
+    core = core_table(spec)
+    names = [f.name for f in all_fields(spec)] + list(PROVENANCE_COLUMNS)
+    stage = sa.Table(f"huiju_stage_{spec.name}", sa.MetaData(),
+                     *(sa.Column(n, core.c[n].type) for n in names),
+                     prefixes=["TEMPORARY"])
+    stage.drop(conn, checkfirst=True)
+    stage.create(conn)
+    rows = request.rows
+    frame = rows[[f.name for f in all_fields(spec)]].assign(
+        department_code=request.department_code,
+        source_system=request.source_system,
+        source_ref=rows["_source_ref"],
+        source_hash=rows["_source_hash"],
+    )
+    _bulk_insert(conn, stage, frame, spec=spec, pause="copy")
+    if conn.dialect.name == "postgresql":
+        # Statistics of the join columns only: ANALYZE of every column costs as much as the COPY.
+        joined = ", ".join(("department_code", *spec.business_key, "source_hash", "operation"))
+        conn.execute(sa.text(f"ANALYZE {stage.name} ({joined})"))
+    return stage
+
+
+def _is_first_load(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest) -> bool:
+    core = core_table(spec)
+    return conn.execute(sa.select(sa.literal(1)).where(
+        core.c.department_code == request.department_code).limit(1)).first() is None
+
+
+def _insert_first(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest,
+                  now: datetime) -> int:
+    """COPY the rows of a department's first batch into core; a delete there is a no-op."""
+    rows = request.rows[request.rows["operation"] != "d"]
+    frame = rows[[f.name for f in all_fields(spec)]].assign(
+        department_code=request.department_code,
+        source_system=request.source_system,
+        source_ref=rows["_source_ref"],
+        source_hash=rows["_source_hash"],
+        first_loaded_at=now, updated_at=now, is_deleted=False,
+    )
+    _bulk_insert(conn, core_table(spec), frame, spec=spec, pause="copy")
+    return len(frame)
+
+
+def _arrow(frame: pd.DataFrame, target: sa.Table, spec: DataSetSpec | None) -> pa.Table:
+    """The frame as Arrow with the target's column types (dates as date32, exact decimals)."""
+    types = {f.name: f.type for f in all_fields(spec)} if spec else {}
+    arrays, names = [], []
+    for column in target.columns:
+        if column.name not in frame.columns:
+            continue
+        series = frame[column.name]
+        kind = types.get(column.name)
+        if kind is FieldType.DATE:
+            array = pa.array(pd.to_datetime(series).dt.tz_localize(None)
+                             if getattr(series.dtype, "tz", None) else pd.to_datetime(series))
+            array = array.cast(pa.date32())
+        elif kind is FieldType.DATETIME or isinstance(column.type, sa.DateTime):
+            values = pd.to_datetime(series, utc=True) if len(series) else series
+            array = pa.array(values, type=pa.timestamp("us", tz="UTC"))
+        else:
+            array = pa.array(series, from_pandas=True)
+        arrays.append(array)
+        names.append(column.name)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _bulk_insert(conn: sa.Connection, target: sa.Table, frame: pd.DataFrame, *,
+                 spec: DataSetSpec | None = None, json_columns: tuple[str, ...] = (),
+                 pause: str | None = None) -> None:
+    data = _arrow(frame, target, spec)
+    if conn.dialect.name == "postgresql":
+        _copy(conn, target, data, pause)
+        return
+    for start in range(0, max(data.num_rows, 1), COPY_CHUNK_ROWS):
+        chunk = data.slice(start, COPY_CHUNK_ROWS)
+        if chunk.num_rows == 0:
+            break
+        # SQLite keeps exact decimals as text (see warehouse.tables.sql_type).
+        columns = [c.cast(pa.string()) if pa.types.is_decimal(c.type) else c
+                   for c in chunk.columns]
+        records = pa.Table.from_arrays(columns, names=chunk.column_names).to_pylist()
+        for name in json_columns:
+            for record in records:
+                record[name] = json.loads(record[name])
+        conn.execute(target.insert(), records)
+        if pause:
+            pause_point(pause)
+
+
+def _copy(conn: sa.Connection, target: sa.Table, data: pa.Table, pause: str | None) -> None:
+    """COPY an Arrow table into ``target`` as CSV (quoted strings, unquoted empty = NULL)."""
+    name = target.name if target.schema is None else f"{target.schema}.{target.name}"
+    columns = ", ".join(f'"{c}"' for c in data.column_names)
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+        for batch in data.to_batches(max_chunksize=COPY_CHUNK_ROWS):
+            buffer = io.BytesIO()
+            pa_csv.write_csv(batch, buffer, options)
+            copy.write(buffer.getbuffer())
+            if pause:
+                pause_point(pause)
+                pause = None
+
+
+# --- merge -------------------------------------------------------------------------------
+
+def _insert(conn: sa.Connection, target: sa.Table):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(target)
+
+
+def _merge(conn: sa.Connection, spec: DataSetSpec, stage: sa.Table, request: LoadRequest,
+           now: datetime) -> tuple[int, int, int]:
+    """Apply the staged rows to core; returns (inserted, updated, deleted)."""
+    core, history = core_table(spec), history_table(spec)
+    key = ("department_code", *spec.business_key)
+    same_key = sa.and_(*(core.c[k] == stage.c[k] for k in key))
+    changed = core.c.source_hash != stage.c.source_hash
+
+    # The current version of every row this batch changes (or deletes) becomes history.
+    kept = [c.name for c in core.columns]
+    versions = (sa.select(*(core.c[n] for n in kept), core.c.updated_at.label("version_valid_from"),
+                          _ts(now).label("version_valid_to"),
+                          sa.literal(request.batch_id).label("closed_batch_id"))
+                .select_from(core.join(stage, same_key)).where(changed))
+    closed = conn.execute(history.insert().from_select(
+        [*kept, "version_valid_from", "version_valid_to", "closed_batch_id"], versions),
+        execution_options=_ROWCOUNT).rowcount
+
+    # A delete keeps the last values and marks the row; the flag, batch and source move on.
+    deleted = conn.execute(
+        sa.update(core).where(same_key, changed, stage.c.operation == "d").values(
+            is_deleted=True, updated_at=_ts(now),
+            **{c: stage.c[c] for c in ("operation", "batch_id", "record_id",
+                                       "source_system", "source_ref", "source_hash")}),
+        execution_options=_ROWCOUNT).rowcount
+
+    staged = [c.name for c in stage.columns]
+    upsert = _insert(conn, core).from_select(
+        [*staged, "first_loaded_at", "updated_at", "is_deleted"],
+        sa.select(*stage.c, _ts(now), _ts(now), sa.false()).where(stage.c.operation != "d"))
+    upsert = upsert.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: upsert.excluded[c] for c in [*staged, "updated_at", "is_deleted"]
+              if c not in key},
+        where=core.c.source_hash != upsert.excluded.source_hash,
+    )
+    written = conn.execute(upsert, execution_options=_ROWCOUNT).rowcount
+    updated = closed - deleted
+    return written - updated, updated, deleted
+
+
+def key_text(values) -> str:
+    """A business key as one string (audit.batch_record.business_key, `huiju trace`)."""
+    return KEY_SEPARATOR.join(str(v) for v in values)
+
+
+def _key_expression(table_: sa.Table, spec: DataSetSpec) -> sa.ColumnElement:
+    parts = [sa.cast(table_.c[k], sa.Text) for k in spec.business_key]
+    expression = parts[0]
+    for part in parts[1:]:
+        expression = expression.concat(KEY_SEPARATOR).concat(part)
+    return expression
+
+
+def _record_touched(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest,
+                    now: datetime) -> None:
+    core, links = core_table(spec), table(AUDIT, "batch_record")
+    action = sa.case((core.c.first_loaded_at == _ts(now), "insert"),
+                     (core.c.is_deleted, "delete"), else_="update")
+    touched = sa.select(
+        sa.literal(request.department_code), sa.literal(request.source_system),
+        sa.literal(spec.name), sa.literal(request.batch_id), _key_expression(core, spec),
+        core.c.record_id, core.c.source_ref, core.c.source_hash, action,
+    ).where(core.c.department_code == request.department_code, core.c.updated_at == _ts(now))
+    conn.execute(links.insert().from_select(
+        ["department_code", "source_system", "dataset", "batch_id", "business_key",
+         "record_id", "source_ref", "source_hash", "action"], touched))
+
+
+# --- quarantine --------------------------------------------------------------------------
+
+def _write_quarantine(conn: sa.Connection, clean: sa.Table, request: LoadRequest,
+                      now: datetime) -> None:
+    """Open (or see again) this batch's failures; resolve those of records now loaded.
+
+    ``clean`` holds the records that passed: the staging table, or on a first load core
+    itself (where the department's rows are exactly this batch's).
+    """
+    quarantine = table(QUARANTINE, "record")
+    failures = request.quarantine
+    if len(failures):
+        records = []
+        for row in failures.to_dict("records"):
+            records.append({
+                "department_code": request.department_code,
+                "dataset": request.dataset,
+                "source_system": request.source_system,
+                "source_ref": row["_source_ref"],
+                "source_hash": row["_source_hash"],
+                "record_id": _text_or_none(row.get("record_id")),
+                "batch_id": request.batch_id,
+                "rule_id": row["rule_id"],
+                "family": row["family"],
+                "field": _text_or_none(row["field"]) or "",
+                "message_zh": row["message_zh"],
+                "message_en": row["message_en"],
+                "raw_value": _text_or_none(row["raw_value"]),
+                "record": json.loads(row["record"]),
+                "status": "open",
+                "resolved_batch_id": None,
+                "first_seen_at": now,
+                "last_seen_at": now,
+            })
+        insert = _insert(conn, quarantine)
+        moving = ("source_system", "source_hash", "record_id", "batch_id", "family",
+                  "message_zh", "message_en", "raw_value", "record", "status",
+                  "resolved_batch_id", "last_seen_at")
+        conn.execute(insert.on_conflict_do_update(
+            index_elements=["department_code", "dataset", "source_ref", "rule_id", "field"],
+            set_={c: insert.excluded[c] for c in moving}), records)
+
+    passed_here = [clean.c.department_code == request.department_code]
+    # Earlier failures of a record this batch saw again — loaded cleanly, or failing only
+    # other rules now — are resolved by this batch.
+    current = sa.select(quarantine.c.source_ref).where(
+        quarantine.c.department_code == request.department_code,
+        quarantine.c.dataset == request.dataset,
+        quarantine.c.batch_id == request.batch_id).scalar_subquery()
+    conn.execute(sa.update(quarantine).where(
+        quarantine.c.department_code == request.department_code,
+        quarantine.c.dataset == request.dataset,
+        quarantine.c.status == "open",
+        quarantine.c.batch_id != request.batch_id,
+        sa.or_(quarantine.c.source_ref.in_(
+                   sa.select(clean.c.source_ref).where(*passed_here)),
+               quarantine.c.record_id.in_(sa.select(clean.c.record_id).where(*passed_here)),
+               quarantine.c.source_ref.in_(current)),
+    ).values(status="resolved", resolved_batch_id=request.batch_id))
+
+
+def _text_or_none(value) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return None
+    return str(value)
+
+
+# --- audit -------------------------------------------------------------------------------
+
+def _write_audit(conn: sa.Connection, request: LoadRequest, counts: dict[str, int],
+                 now: datetime) -> None:
+    if request.run_id:
+        run = table(AUDIT, "run")
+        conn.execute(_insert(conn, run).values(
+            run_id=request.run_id, started_at=now, code_version=request.code_version,
+            config_hash=request.config_hash).on_conflict_do_nothing())
+    conn.execute(table(AUDIT, "batch").insert().values(
+        department_code=request.department_code, source_system=request.source_system,
+        dataset=request.dataset, batch_id=request.batch_id, run_id=request.run_id,
+        code_version=request.code_version, config_hash=request.config_hash,
+        cursor=request.cursor, loaded_at=now, **counts))
+    if request.cursor is not None:
+        cursor_state = table(AUDIT, "cursor_state")
+        insert = _insert(conn, cursor_state).values(
+            department_code=request.department_code, source_system=request.source_system,
+            dataset=request.dataset, cursor=request.cursor, batch_id=request.batch_id,
+            updated_at=now)
+        conn.execute(insert.on_conflict_do_update(
+            index_elements=["department_code", "source_system", "dataset"],
+            set_={c: insert.excluded[c] for c in ("cursor", "batch_id", "updated_at")}))

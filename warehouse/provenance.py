@@ -1,0 +1,182 @@
+"""Provenance: from a source record to its core row, and from a core row to every batch.
+
+A record is named by its source reference (``mysql:案件表#pk=123``), its record id, or — with
+the data set — its business key (several columns joined by ``KEY_SEPARATOR``). The trail of
+one core row gathers its current version, the versions before it (history), the batches that
+inserted, updated or deleted it, the raw landings of its source records and any quarantine
+entries of those records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from schemas.catalog import dataset as dataset_spec
+from schemas.catalog import datasets
+from schemas.model import DataSetSpec
+from warehouse.tables import (
+    AUDIT,
+    CORE,
+    KEY_SEPARATOR,
+    QUARANTINE,
+    RAW,
+    core_table,
+    history_table,
+    table,
+)
+
+TRAIL_COLUMNS = ("record_id", "batch_id", "operation", "source_system", "source_ref",
+                 "source_hash", "first_loaded_at", "updated_at", "is_deleted")
+
+
+@dataclass
+class Trail:
+    """Everything the warehouse knows about one record of one department and data set."""
+
+    dataset: str
+    department_code: str
+    business_key: tuple
+    current: dict | None = None  # the core row's provenance columns (None: never loaded)
+    versions: list[dict] = field(default_factory=list)  # history, oldest first
+    batches: list[dict] = field(default_factory=list)  # batch_record ⋈ audit.batch
+    landings: list[dict] = field(default_factory=list)  # raw.record rows
+    quarantine: list[dict] = field(default_factory=list)  # quarantine.record rows
+
+    @property
+    def key_text(self) -> str:
+        return KEY_SEPARATOR.join(str(v) for v in self.business_key)
+
+
+def trace(engine: sa.Engine, record: str, dataset: str | None = None) -> list[Trail]:
+    """The trails of every core row ``record`` names (source ref, record id or business key).
+
+    A source record that never reached core (quarantined, superseded) gives a trail without
+    ``current`` holding its landings and quarantine entries.
+    """
+    with engine.connect() as conn:
+        specs = _loaded_specs(conn, dataset)
+        trails: list[Trail] = []
+        for spec in specs:
+            for row in _find_core_rows(conn, spec, record, by_key=dataset is not None):
+                trails.append(_trail(conn, spec, row))
+        if not trails:
+            trails = _unloaded_trails(conn, record, {s.name for s in specs})
+        return trails
+
+
+def find_core_row(engine: sa.Engine, source_ref: str) -> list[tuple[str, dict]]:
+    """(data set, core row) for a source reference: the row it is now, or was loaded into."""
+    return [(t.dataset, t.current) for t in trace(engine, source_ref) if t.current]
+
+
+def _loaded_specs(conn: sa.Connection, name: str | None) -> list[DataSetSpec]:
+    present = set(sa.inspect(conn).get_table_names(schema=CORE))
+    specs = [dataset_spec(name)] if name else datasets()
+    return [s for s in specs if s.name in present]
+
+
+def _find_core_rows(conn: sa.Connection, spec: DataSetSpec, record: str, *,
+                    by_key: bool) -> list[dict]:
+    core = core_table(spec)
+    conditions = [core.c.source_ref == record, core.c.record_id == record]
+    if by_key:
+        parts = record.split(KEY_SEPARATOR)
+        if len(parts) == len(spec.business_key):
+            conditions.append(sa.and_(*(sa.cast(core.c[k], sa.Text) == v
+                                        for k, v in zip(spec.business_key, parts, strict=True))))
+    rows = conn.execute(sa.select(core).where(sa.or_(*conditions))).mappings().all()
+    if not rows:
+        # An earlier source record of a row (its ref moved on): find it in the history, or a
+        # landing whose content is the current version (unchanged re-delivery).
+        history = history_table(spec)
+        keys = conn.execute(sa.select(history.c.department_code,
+                                      *(history.c[k] for k in spec.business_key))
+                            .where(history.c.source_ref == record).distinct()).all()
+        raw = table(RAW, "record")
+        hashes = sa.select(raw.c.department_code, raw.c.source_hash).where(
+            raw.c.source_ref == record, raw.c.dataset == spec.name)
+        found = [dict(zip(("department_code", *spec.business_key), k, strict=True))
+                 for k in keys]
+        match_key = [sa.and_(*(core.c[c] == v for c, v in k.items())) for k in found]
+        match_hash = [sa.and_(core.c.department_code == d, core.c.source_hash == h)
+                      for d, h in conn.execute(hashes).all()]
+        if match_key or match_hash:
+            rows = conn.execute(sa.select(core).where(sa.or_(*match_key, *match_hash))
+                                ).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def _trail(conn: sa.Connection, spec: DataSetSpec, row: dict) -> Trail:
+    department = row["department_code"]
+    key = tuple(row[k] for k in spec.business_key)
+    trail = Trail(spec.name, department, key, current={c: row[c] for c in TRAIL_COLUMNS})
+
+    history = history_table(spec)
+    same_row = [history.c.department_code == department,
+                *(history.c[k] == v for k, v in zip(spec.business_key, key, strict=True))]
+    trail.versions = [
+        {c: r[c] for c in (*TRAIL_COLUMNS, "version_valid_from", "version_valid_to",
+                           "closed_batch_id")}
+        for r in conn.execute(sa.select(history).where(*same_row)
+                              .order_by(history.c.version_valid_from, history.c.history_id))
+        .mappings()]
+
+    links, batch = table(AUDIT, "batch_record"), table(AUDIT, "batch")
+    joined = links.join(batch, sa.and_(*(links.c[c] == batch.c[c] for c in (
+        "department_code", "source_system", "dataset", "batch_id"))))
+    trail.batches = [dict(r) for r in conn.execute(
+        sa.select(links.c.batch_id, links.c.action, links.c.source_system, links.c.source_ref,
+                  links.c.source_hash, links.c.record_id, batch.c.loaded_at, batch.c.run_id,
+                  batch.c.code_version)
+        .select_from(joined)
+        .where(links.c.dataset == spec.name, links.c.department_code == department,
+               links.c.business_key == trail.key_text)
+        .order_by(batch.c.loaded_at)).mappings()]
+
+    refs = {trail.current["source_ref"]} | {v["source_ref"] for v in trail.versions} \
+        | {b["source_ref"] for b in trail.batches}
+    trail.landings = _landings(conn, spec.name, department, refs)
+    record_ids = {trail.current["record_id"]} - {None}
+    trail.quarantine = _quarantine(conn, spec.name, department, refs, record_ids)
+    return trail
+
+
+def _landings(conn: sa.Connection, name: str, department: str, refs: set[str]) -> list[dict]:
+    raw = table(RAW, "record")
+    return [dict(r) for r in conn.execute(
+        sa.select(raw.c.batch_id, raw.c.source_system, raw.c.source_ref, raw.c.source_hash,
+                  raw.c.extracted_at, raw.c.record)
+        .where(raw.c.dataset == name, raw.c.department_code == department,
+               raw.c.source_ref.in_(sorted(refs)))
+        .order_by(raw.c.raw_id)).mappings()]
+
+
+def _quarantine(conn: sa.Connection, name: str, department: str, refs: set[str],
+                record_ids: set[str]) -> list[dict]:
+    q = table(QUARANTINE, "record")
+    return [dict(r) for r in conn.execute(
+        sa.select(q.c.batch_id, q.c.rule_id, q.c.family, q.c.field, q.c.message_zh,
+                  q.c.message_en, q.c.raw_value, q.c.source_ref, q.c.status,
+                  q.c.resolved_batch_id, q.c.first_seen_at, q.c.last_seen_at)
+        .where(q.c.dataset == name, q.c.department_code == department,
+               sa.or_(q.c.source_ref.in_(sorted(refs)), q.c.record_id.in_(sorted(record_ids))))
+        .order_by(q.c.first_seen_at, q.c.rule_id)).mappings()]
+
+
+def _unloaded_trails(conn: sa.Connection, record: str, names: set[str]) -> list[Trail]:
+    raw, q = table(RAW, "record"), table(QUARANTINE, "record")
+    seen = conn.execute(
+        sa.union(sa.select(raw.c.dataset, raw.c.department_code).where(raw.c.source_ref == record),
+                 sa.select(q.c.dataset, q.c.department_code).where(
+                     sa.or_(q.c.source_ref == record, q.c.record_id == record)))).all()
+    trails = []
+    for name, department in sorted(seen):
+        if name not in names:
+            continue
+        trail = Trail(name, department, ())
+        trail.landings = _landings(conn, name, department, {record})
+        trail.quarantine = _quarantine(conn, name, department, {record}, {record})
+        trails.append(trail)
+    return trails

@@ -1,0 +1,291 @@
+"""The warehouse tables, generated from the standard schema declaration (``schemas/``).
+
+Nothing here names a data set's column: ``core.<dataset>`` and ``core.<dataset>_history`` are
+built from ``schemas.catalog`` for every declared data set, so adding a YAML file adds its
+tables (and ``huiju db revision`` writes the migration). The naming contract is in
+``warehouse/README.md``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sqlalchemy as sa
+
+from schemas.catalog import all_fields, datasets
+from schemas.model import DataSetSpec, FieldSpec, FieldType
+
+RAW, CORE, QUARANTINE, AUDIT = "raw", "core", "quarantine", "audit"
+LAYERS = (RAW, CORE, QUARANTINE, AUDIT)
+
+HISTORY_SUFFIX = "_history"
+# Several business-key columns are joined with this in audit.batch_record.business_key and
+# in `huiju trace --dataset`.
+KEY_SEPARATOR = "|"
+
+# Provenance columns every core row carries besides the exchange columns (batch_id is one).
+PROVENANCE_COLUMNS = ("department_code", "source_system", "source_ref", "source_hash")
+BOOKKEEPING_COLUMNS = ("first_loaded_at", "updated_at", "is_deleted")
+# History columns; not valid_from/valid_to, which are fields of 行政许可 (license).
+HISTORY_COLUMNS = ("history_id", "version_valid_from", "version_valid_to", "closed_batch_id")
+RESERVED_COLUMNS = frozenset(PROVENANCE_COLUMNS + BOOKKEEPING_COLUMNS + HISTORY_COLUMNS)
+
+# Explicit names keep Alembic's autogenerate stable and within PostgreSQL's 63 characters.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _json() -> sa.types.TypeEngine:
+    # PostgreSQL ``json`` (not jsonb) keeps the text as extracted, and lands faster.
+    return sa.JSON()
+
+
+def _timestamp() -> sa.DateTime:
+    return sa.DateTime(timezone=True)
+
+
+def _identity() -> sa.types.TypeEngine:
+    # SQLite auto-increments only an INTEGER PRIMARY KEY.
+    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def sql_type(field: FieldSpec) -> sa.types.TypeEngine:
+    """The SQL type of a standard field (FieldType → one SQL type)."""
+    match field.type:
+        case FieldType.STRING | FieldType.CODE:
+            return sa.String(field.length)
+        case FieldType.TEXT | FieldType.LIST:
+            return sa.Text()
+        case FieldType.DATE:
+            return sa.Date()
+        case FieldType.DATETIME:
+            return _timestamp()
+        case FieldType.DECIMAL:
+            # SQLite has no exact decimal: keep the digits as text there (precision + sign + point).
+            return sa.Numeric(field.precision, field.scale).with_variant(
+                sa.String(field.precision + 2), "sqlite")
+        case FieldType.INTEGER:
+            return sa.BigInteger()
+        case FieldType.BOOLEAN:
+            return sa.Boolean()
+    raise ValueError(f"{field.name}: no SQL type for {field.type}")  # pragma: no cover
+
+
+def _field_columns(spec: DataSetSpec, *, history: bool) -> list[sa.Column]:
+    return [
+        sa.Column(f.name, sql_type(f), nullable=history or not f.required, comment=f.zh)
+        for f in all_fields(spec)
+    ]
+
+
+def _provenance_columns(*, history: bool) -> list[sa.Column]:
+    return [
+        sa.Column("department_code", sa.String(32), nullable=False, comment="部门编码"),
+        sa.Column("source_system", sa.String(64), nullable=False, comment="来源系统"),
+        sa.Column("source_ref", sa.Text(), nullable=False, comment="来源记录引用"),
+        sa.Column("source_hash", sa.String(64), nullable=False, comment="来源记录哈希 (sha256)"),
+        sa.Column("first_loaded_at", _timestamp(), nullable=False, comment="首次入库时间"),
+        sa.Column("updated_at", _timestamp(), nullable=False, comment="本版本入库时间"),
+        sa.Column("is_deleted", sa.Boolean(), nullable=False,
+                  server_default=None if history else sa.false(), comment="已删除"),
+    ]
+
+
+def core_table_name(spec: DataSetSpec) -> str:
+    return spec.name
+
+
+def history_table_name(spec: DataSetSpec) -> str:
+    return spec.name + HISTORY_SUFFIX
+
+
+def _add_dataset(metadata: sa.MetaData, spec: DataSetSpec) -> None:
+    clash = RESERVED_COLUMNS & {f.name for f in all_fields(spec)}
+    if clash:
+        raise ValueError(f"data set {spec.name}: {sorted(clash)} are warehouse column names")
+    key = ("department_code", *spec.business_key)
+    name = core_table_name(spec)
+    sa.Table(
+        name, metadata,
+        *_field_columns(spec, history=False),
+        *_provenance_columns(history=False),
+        sa.PrimaryKeyConstraint(*key, name=f"pk_{name}"),
+        sa.Index(f"ix_{name}_source_ref", "source_ref"),
+        schema=CORE,
+        comment=f"{spec.zh} ({spec.en}): one current row per business key",
+    )
+    hist = history_table_name(spec)
+    sa.Table(
+        hist, metadata,
+        sa.Column("history_id", _identity(), sa.Identity(), primary_key=True),
+        *_field_columns(spec, history=True),
+        *_provenance_columns(history=True),
+        sa.Column("version_valid_from", _timestamp(), nullable=False, comment="版本生效时间"),
+        sa.Column("version_valid_to", _timestamp(), nullable=False, comment="版本失效时间"),
+        sa.Column("closed_batch_id", sa.String(13), nullable=False, comment="使本版本失效的批次"),
+        sa.Index(f"ix_{hist}_key", *key),
+        schema=CORE,
+        comment=f"{spec.zh} ({spec.en}): earlier versions",
+    )
+
+
+def _add_raw(metadata: sa.MetaData) -> None:
+    sa.Table(
+        "record", metadata,
+        sa.Column("raw_id", _identity(), sa.Identity(), primary_key=True),
+        sa.Column("department_code", sa.String(32), nullable=False),
+        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("dataset", sa.String(64), nullable=False),
+        sa.Column("batch_id", sa.String(13), nullable=False),
+        sa.Column("source_ref", sa.Text(), nullable=False),
+        sa.Column("source_hash", sa.String(64), nullable=False),
+        sa.Column("record", _json(), nullable=False, comment="legacy values as extracted"),
+        sa.Column("extracted_at", _timestamp(), nullable=False),
+        sa.Index("ix_record_source_ref", "source_ref"),
+        sa.Index("ix_record_batch", "department_code", "dataset", "batch_id"),
+        schema=RAW,
+        comment="every extracted row, as extracted (landing)",
+    )
+
+
+def _add_quarantine(metadata: sa.MetaData) -> None:
+    sa.Table(
+        "record", metadata,
+        sa.Column("quarantine_id", _identity(), sa.Identity(), primary_key=True),
+        sa.Column("department_code", sa.String(32), nullable=False),
+        sa.Column("dataset", sa.String(64), nullable=False),
+        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("source_ref", sa.Text(), nullable=False),
+        sa.Column("source_hash", sa.String(64), nullable=False),
+        sa.Column("record_id", sa.String(64)),
+        sa.Column("batch_id", sa.String(13), nullable=False, comment="last batch that failed"),
+        sa.Column("rule_id", sa.String(128), nullable=False),
+        sa.Column("family", sa.String(2), nullable=False),
+        # '' for a rule over the whole record, so the unique key below has no NULL in it.
+        sa.Column("field", sa.String(128), nullable=False, server_default=""),
+        sa.Column("message_zh", sa.Text(), nullable=False),
+        sa.Column("message_en", sa.Text(), nullable=False),
+        sa.Column("raw_value", sa.Text()),
+        sa.Column("record", _json(), nullable=False),
+        sa.Column("status", sa.String(8), nullable=False, server_default="open"),
+        sa.Column("resolved_batch_id", sa.String(13)),
+        sa.Column("first_seen_at", _timestamp(), nullable=False),
+        sa.Column("last_seen_at", _timestamp(), nullable=False),
+        sa.CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        sa.UniqueConstraint("department_code", "dataset", "source_ref", "rule_id", "field",
+                            name="uq_record_failure"),
+        sa.Index("ix_record_open", "department_code", "dataset", "status"),
+        schema=QUARANTINE,
+        comment="one row per failed rule per record",
+    )
+
+
+def _add_audit(metadata: sa.MetaData) -> None:
+    sa.Table(
+        "run", metadata,
+        sa.Column("run_id", sa.String(128), primary_key=True),
+        sa.Column("started_at", _timestamp(), nullable=False),
+        sa.Column("finished_at", _timestamp()),
+        sa.Column("status", sa.String(16), nullable=False, server_default="running"),
+        sa.Column("code_version", sa.String(64), nullable=False),
+        sa.Column("config_hash", sa.String(64), nullable=False),
+        schema=AUDIT,
+        comment="one pipeline run (an Airflow DAG run or a CLI invocation)",
+    )
+    batch_key = ("department_code", "source_system", "dataset", "batch_id")
+    counts = ("extracted", "passed", "quarantined", "superseded",
+              "inserted", "updated", "deleted", "unchanged")
+    sa.Table(
+        "batch", metadata,
+        *(sa.Column(c, sa.String(64 if c != "batch_id" else 13), nullable=False)
+          for c in batch_key),
+        sa.Column("run_id", sa.String(128), sa.ForeignKey("audit.run.run_id")),
+        *(sa.Column(c, sa.BigInteger(), nullable=False) for c in counts),
+        sa.Column("code_version", sa.String(64), nullable=False),
+        sa.Column("config_hash", sa.String(64), nullable=False),
+        sa.Column("cursor", _json()),
+        sa.Column("loaded_at", _timestamp(), nullable=False),
+        sa.PrimaryKeyConstraint(*batch_key, name="pk_batch"),
+        sa.CheckConstraint("extracted = passed + quarantined + superseded", name="balanced"),
+        sa.CheckConstraint("passed = inserted + updated + deleted + unchanged", name="merged"),
+        schema=AUDIT,
+        comment="one loaded batch with its accounting",
+    )
+    sa.Table(
+        "cursor_state", metadata,
+        sa.Column("department_code", sa.String(64), nullable=False),
+        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("dataset", sa.String(64), nullable=False),
+        sa.Column("cursor", _json(), nullable=False),
+        sa.Column("batch_id", sa.String(13), nullable=False),
+        sa.Column("updated_at", _timestamp(), nullable=False),
+        sa.PrimaryKeyConstraint("department_code", "source_system", "dataset",
+                                name="pk_cursor_state"),
+        schema=AUDIT,
+        comment="incremental cursor per department/source/data set, committed with its batch",
+    )
+    sa.Table(
+        "batch_record", metadata,
+        sa.Column("batch_record_id", _identity(), sa.Identity(), primary_key=True),
+        *(sa.Column(c, sa.String(64 if c != "batch_id" else 13), nullable=False)
+          for c in batch_key),
+        sa.Column("business_key", sa.Text(), nullable=False,
+                  comment=f"business-key values joined by '{KEY_SEPARATOR}'"),
+        sa.Column("record_id", sa.String(64)),
+        sa.Column("source_ref", sa.Text(), nullable=False),
+        sa.Column("source_hash", sa.String(64), nullable=False),
+        sa.Column("action", sa.String(8), nullable=False),
+        sa.CheckConstraint("action IN ('insert', 'update', 'delete')", name="action"),
+        sa.Index("ix_batch_record_key", "dataset", "business_key"),
+        sa.Index("ix_batch_record_batch", *batch_key),
+        schema=AUDIT,
+        comment="every core row a batch inserted, updated or deleted",
+    )
+
+
+def _fill(md: sa.MetaData, specs: list[DataSetSpec]) -> sa.MetaData:
+    _add_raw(md)
+    for spec in specs:
+        _add_dataset(md, spec)
+    _add_quarantine(md)
+    _add_audit(md)
+    return md
+
+
+@cache
+def metadata() -> sa.MetaData:
+    """The whole warehouse: raw, core (every data set), quarantine and audit."""
+    return _fill(sa.MetaData(naming_convention=NAMING_CONVENTION), datasets())
+
+
+@cache
+def _layer_metadata() -> sa.MetaData:
+    # raw, quarantine and audit alone, so loading one data set never needs the others declared.
+    return _fill(sa.MetaData(naming_convention=NAMING_CONVENTION), [])
+
+
+@cache
+def _dataset_metadata(spec: DataSetSpec) -> sa.MetaData:
+    md = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    _add_dataset(md, spec)
+    return md
+
+
+def core_table(spec: DataSetSpec) -> sa.Table:
+    """``core.<dataset>``: one current row per (department_code, business key)."""
+    return _dataset_metadata(spec).tables[f"{CORE}.{core_table_name(spec)}"]
+
+
+def history_table(spec: DataSetSpec) -> sa.Table:
+    """``core.<dataset>_history``: the versions a later batch replaced or deleted."""
+    return _dataset_metadata(spec).tables[f"{CORE}.{history_table_name(spec)}"]
+
+
+def table(layer: str, name: str) -> sa.Table:
+    """A table of the raw, quarantine or audit layer (``table(AUDIT, "batch")``)."""
+    return _layer_metadata().tables[f"{layer}.{name}"]
