@@ -183,3 +183,61 @@ def sample_frame(spec: DataSetSpec, rows: int, seed: int = 0) -> pd.DataFrame:
     frame["_source_hash"] = pd.Series(np.arange(rows), dtype="int64").map("{:064x}".format) \
         .astype("str")
     return frame
+
+
+_OTHER_RULE = {"uscc": "id_card", "id_card": "uscc", "uscc_or_id_card": None}
+
+
+def _invalid(field: FieldSpec, rule: str | None):
+    """A value of ``field``'s type that breaks ``rule`` (or any identifier rule)."""
+    from decimal import Decimal
+
+    if field.type is FieldType.DATE:
+        return pd.Timestamp("2099-01-01")
+    if field.type is FieldType.INTEGER:
+        return 1999
+    if field.type is FieldType.DECIMAL:
+        return Decimal("150")
+    other = _OTHER_RULE.get(rule or "")
+    if other:
+        return valid_values(other, 1)[0]
+    return "X!"
+
+
+def break_rule(frame: pd.DataFrame, spec: DataSetSpec, meta: dict, row: int) -> None:
+    """Change row ``row`` of a valid sample ``frame`` (RangeIndex) so it breaks the rule ``meta``
+    (one expectation's meta from ``expectations.suites``). Other rules may break too."""
+    from decimal import Decimal
+
+    from schemas.catalog import all_fields
+
+    fields = {f.name: f for f in all_fields(spec)}
+    kind, names = meta["kind"], meta["fields"]
+    when = meta.get("when")
+    if when:  # make the condition hold
+        column = when["when_column"]
+        if when.get("when_in"):
+            frame.loc[row, column] = when["when_in"][0]
+        elif when.get("when_contains"):
+            frame.loc[row, column] = when["when_contains"]
+        elif when.get("when_present") is not None:
+            frame.loc[row, column] = "X" if when["when_present"] else None
+    name = names[0]
+    field = fields[name]
+    if kind in ("REQUIRED", "REQUIREDWHEN"):
+        for target in names:
+            frame.loc[row, target] = None
+    elif kind == "LENGTH":
+        frame.loc[row, name] = ("1" if meta.get("exact_length") else "长") * (meta["length"] + 1)
+    elif kind == "CODE":
+        frame.loc[row, name] = "ZZZ"
+    elif kind == "ITEMS":
+        frame.loc[row, name] = "only-one"
+    elif kind == "NONNEGATIVE":
+        frame.loc[row, name] = Decimal("-1")
+    elif kind == "DATEORDER":
+        frame.loc[row, name] = frame.loc[row, names[-1]] + pd.Timedelta(days=10)
+    elif kind == "LATEST":
+        raise ValueError("a business key is repeated across rows, not broken in one")
+    else:  # a value rule, plain or conditional
+        frame.loc[row, name] = _invalid(field, meta.get("rule"))

@@ -122,13 +122,24 @@ class Outcome:
             raise ThresholdBreached(self.threshold_breached)
 
 
-def _suite_groups(spec: DataSetSpec) -> list[tuple[tuple[str, ...], list[dict]]]:
-    """The suite's expectations grouped by the columns they read, in suite order."""
+# Below this many cells a batch is validated whole: GX's fixed cost per validation run
+# outweighs its row copies. Above it, each group of columns gets its own narrow frame.
+WHOLE_FRAME_MAX_CELLS = 2_000_000
+
+
+def _suite_groups(spec: DataSetSpec, rows: int) -> list[tuple[tuple[str, ...], list[dict]]]:
+    """The suite's expectations grouped by the columns they read, in suite order.
+
+    A small batch is one group over all the columns the suite reads.
+    """
     groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for expectation in suite_dict(spec)["expectations"]:
         kwargs = expectation["kwargs"]
         columns = (kwargs["column"],) if "column" in kwargs else tuple(kwargs["column_list"])
         groups[columns].append(expectation)
+    if rows * len(groups) <= WHOLE_FRAME_MAX_CELLS:
+        columns = tuple(dict.fromkeys(c for key in groups for c in key))
+        return [(columns, [e for group in groups.values() for e in group])]
     return list(groups.items())
 
 
@@ -141,7 +152,7 @@ def run_suite(frame: pd.DataFrame, spec: DataSetSpec) -> list[tuple[dict, np.nda
     definition = batch_definition()
     found: list[tuple[dict, np.ndarray]] = []
     with no_fingerprint():
-        for number, (columns, expectations) in enumerate(_suite_groups(spec)):
+        for number, (columns, expectations) in enumerate(_suite_groups(spec, len(frame))):
             suite = gx.ExpectationSuite(name=f"{spec.name}.{number}", expectations=[
                 {"type": e["type"], "kwargs": e["kwargs"], "meta": e["meta"]}
                 for e in expectations])

@@ -162,7 +162,8 @@ class FieldMapping(_Strict):
         default=None, description="text with {legacy column} placeholders, e.g. {年度}第{序号}号")
     default: str | None = Field(default=None, description="value when the legacy value is empty")
     values: dict[str, str] | None = Field(
-        default=None, description="legacy value → standard value (code), e.g. {罚款: '02'}")
+        default=None, description="legacy value → standard value (code), e.g. {罚款: '02'}; "
+                                  "for list fields, per element")
     labels: bool = Field(default=False, description="map code-table labels to their codes")
     unit: Literal["元", "万元"] | None = Field(
         default=None, description="unit of the legacy amount; stored in the field's unit (元)")

@@ -13,12 +13,19 @@ import yaml
 
 from schemas.model import DataSetSpec, FieldSpec
 
+# libyaml's loader when present: the pure-Python one takes seconds over all data sets.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str):
+    return yaml.load(text, Loader=_LOADER)
+
 
 @cache
 def exchange_fields() -> tuple[FieldSpec, ...]:
     """The national exchange columns every data set carries (REFERENCE.md §1)."""
     text = resources.files("schemas").joinpath("exchange.yaml").read_text(encoding="utf-8")
-    return tuple(FieldSpec.model_validate(item) for item in yaml.safe_load(text)["fields"])
+    return tuple(FieldSpec.model_validate(item) for item in _yaml(text)["fields"])
 
 
 @cache
@@ -29,7 +36,7 @@ def _load() -> dict[str, DataSetSpec]:
         if not entry.name.endswith(".yaml"):
             continue
         try:
-            spec = DataSetSpec.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
+            spec = DataSetSpec.model_validate(_yaml(entry.read_text(encoding="utf-8")))
         except ValueError as error:
             raise ValueError(f"schemas/datasets/{entry.name}: {error}") from error
         if f"{spec.name}.yaml" != entry.name:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from schemas.rules._arrays import as_str_series, missing_mask
-from schemas.rules.dates import real_dates
+from schemas.rules._arrays import (
+    arrow_strings,
+    as_str_series,
+    char_matrix,
+    columns,
+    missing_mask,
+    weighted_sum,
+)
+from schemas.rules.dates import is_real_date
 
 BATCH_FORMAT, BATCH_DATE, BATCH_SEQUENCE = 1, 2, 3
 BATCH_REASONS: dict[int, tuple[str, str]] = {
@@ -25,17 +32,19 @@ OPERATION_REASONS: dict[int, tuple[str, str]] = {
 
 def check_batch_id(values) -> np.ndarray:
     """0 for ``YYYYMMDD`` (a real date) + a 5-digit sequence ≥ 00001, else a reason code."""
-    series = as_str_series(values)
-    parts = series.str.extract(
-        r"^(?P<year>[0-9]{4})(?P<month>[0-9]{2})(?P<day>[0-9]{2})(?P<sequence>[0-9]{5})$")
-    matched = parts["year"].notna().to_numpy(dtype=bool)
-    numbers = parts.fillna("0").astype("int64").to_numpy()
-    real, _ = real_dates(np.where(matched, numbers[:, 0], 2000), numbers[:, 1], numbers[:, 2])
-    reasons = np.full(len(series), BATCH_FORMAT, dtype=np.int8)
-    reasons[matched & real & (numbers[:, 3] >= 1)] = 0
-    reasons[matched & real & (numbers[:, 3] < 1)] = BATCH_SEQUENCE
-    reasons[matched & ~real] = BATCH_DATE
-    reasons[missing_mask(series)] = 0
+    array = arrow_strings(values)
+    reasons = np.full(len(array), BATCH_FORMAT, dtype=np.int8)
+    rows, matrix = char_matrix(array, 13)
+    digits = columns(matrix) - np.uint8(ord("0"))  # non-digits wrap to values above 9
+    all_digits = digits.max(axis=0, initial=0) <= 9
+    number = digits.astype(np.int64)
+    year = number[0] * 1000 + number[1] * 100 + number[2] * 10 + number[3]
+    month = number[4] * 10 + number[5]
+    day = number[6] * 10 + number[7]
+    sequence = weighted_sum(digits[8:], [10_000, 1_000, 100, 10, 1])
+    conditions = [~all_digits, ~is_real_date(year, month, day), sequence < 1]
+    reasons[rows] = np.select(conditions, [BATCH_FORMAT, BATCH_DATE, BATCH_SEQUENCE], 0)
+    reasons[missing_mask(array)] = 0
     return reasons
 
 

@@ -6,6 +6,7 @@ are kept as written. Everything here is pandas string methods (pyarrow-backed in
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,10 +29,27 @@ _MISSING_SET = pa.array(MISSING_TOKENS, type=pa.large_string())
 _MAX_PASSES = 5
 
 
+def _where(array: pa.Array, mask: pa.BooleanArray, transform) -> pa.Array:
+    """``transform`` applied only to the values where ``mask`` holds (the rest untouched)."""
+    mask = pc.fill_null(mask, False)
+    count = pc.sum(mask).as_py() or 0
+    if count == 0:
+        return array
+    if count == len(array):
+        return transform(array)
+    return pc.replace_with_mask(array, mask, transform(array.filter(mask)))
+
+
 def _one_pass(array: pa.Array) -> pa.Array:
-    array = pc.utf8_trim_whitespace(pc.utf8_upper(pc.utf8_normalize(array, "NFKC")))
-    array = pc.replace_substring_regex(array, _LABEL, "")
-    array = pc.utf8_trim_whitespace(pc.replace_substring_regex(array, _COUNTER, ""))
+    # NFKC and the CJK labels concern only non-ASCII values; counters only values with "(".
+    # Skipping the rest keeps clean columns cheap.
+    array = _where(array, pc.invert(pc.string_is_ascii(array)),
+                   lambda a: pc.utf8_normalize(a, "NFKC"))
+    array = pc.utf8_trim_whitespace(pc.utf8_upper(array))
+    array = _where(array, pc.invert(pc.string_is_ascii(array)),
+                   lambda a: pc.replace_substring_regex(a, _LABEL, ""))
+    array = _where(array, pc.match_substring(array, "("),
+                   lambda a: pc.utf8_trim_whitespace(pc.replace_substring_regex(a, _COUNTER, "")))
     missing = pc.is_in(array, value_set=_MISSING_SET)
     return pc.if_else(missing, pa.scalar(None, array.type), array)
 
@@ -47,11 +65,25 @@ def normalise_code(values) -> pd.Series:
     A Series keeps its index.
     """
     index = values.index if isinstance(values, pd.Series) else None
-    array = _one_pass(arrow_strings(values))
-    # a second label or counter can surface after the first is removed; repeat until stable
+    before = arrow_strings(values)
+    array = _one_pass(before)
+    # A second label or counter can surface once the first is gone: pass again, but only over
+    # the values the last pass changed (an unchanged value is already a fixed point).
+    changed = _changed(before, array)
     for _ in range(_MAX_PASSES):
-        again = _one_pass(array)
-        if again.equals(array):
+        if not pc.any(changed).as_py():
             break
-        array = again
+        subset = array.filter(changed)
+        again = _one_pass(subset)
+        array = pc.replace_with_mask(array, changed, again)
+        still = _changed(subset, again).to_numpy(zero_copy_only=False)
+        mask = np.zeros(len(array), dtype=bool)
+        mask[np.flatnonzero(changed.to_numpy(zero_copy_only=False))[still]] = True
+        changed = pa.array(mask)
     return pd.Series(array, index=index, dtype="str")
+
+
+def _changed(before: pa.Array, after: pa.Array) -> pa.BooleanArray:
+    """Where ``after`` differs from ``before`` (a value that became null counts)."""
+    differs = pc.fill_null(pc.not_equal(before, after), False)
+    return pc.or_(differs, pc.and_(pc.is_valid(before), pc.is_null(after)))

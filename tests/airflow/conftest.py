@@ -103,7 +103,11 @@ def parse_folder(folder: Path, known_pools: set[str] | None = None):
 
 @pytest.fixture(scope="session", autouse=True)
 def _airflow_home() -> Iterator[Path]:
-    write_dag_folder(DAGS_FOLDER, made_up_entries())
+    from huiju.manifest import read_manifest
+
+    # The made-up departments plus the real ones (for the end-to-end run).
+    real = read_manifest(REPO_DAGS / "huiju_manifest.py")
+    write_dag_folder(DAGS_FOLDER, made_up_entries() + real)
     yield AIRFLOW_HOME
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
@@ -143,18 +147,15 @@ def run_dag(huiju_dagbag):
 
 
 @pytest.fixture
-def warehouse_env(pg_url: str, mariadb_url: str, tmp_path: Path,
-                  monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Settings for a real end-to-end run: PostgreSQL warehouse, MariaDB legacy source.
-
-    The legacy MariaDB database is empty: the end-to-end test fills it (demo data) and points
-    the department's source secret at ``mariadb_url``. Tasks read these at run time.
-    """
+def warehouse_env(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Settings a real end-to-end run reads at task time: a PostgreSQL warehouse (fresh
+    database), staging under tmp_path, the repository's department files, notifications to a
+    file. The test adds the legacy sources' secrets (e.g. a MariaDB URL)."""
     env = {
+        "HUIJU_HOME": str(tmp_path),
         "HUIJU_WAREHOUSE_URL": pg_url,
         "HUIJU_STAGING_DIR": str(tmp_path / "staging"),
         "HUIJU_DEPARTMENTS_DIR": str(REPO / "departments"),
-        "HUIJU_LEGACY_URL": mariadb_url,
         "HUIJU_NOTIFY": f"file:{tmp_path / 'notifications.jsonl'}",
     }
     for name, value in env.items():

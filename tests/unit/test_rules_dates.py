@@ -37,7 +37,8 @@ def test_every_listed_format(raw):
     assert not bad[0]
 
 
-@pytest.mark.parametrize("raw", ["长期", "永久", "长期有效", "9999-12-31", "9999/12/31", "99991231"])
+@pytest.mark.parametrize(
+    "raw", ["长期", "永久", "长期有效", "9999-12-31", "9999/12/31", "99991231"])
 def test_open_ended_validity(raw):
     parsed, bad = parse_dates([raw])
     assert parsed.iloc[0] == OPEN_ENDED
@@ -99,9 +100,9 @@ def test_declared_formats_replace_the_built_in_patterns():
 
 @settings(max_examples=200)
 @given(st.dates(dt.date(1900, 3, 1), dt.date(9999, 12, 30)),
-       st.sampled_from(["{d:%Y-%m-%d}", "{d.year}年{d.month}月{d.day}日", "{d.year}.{d.month}.{d.day}",
-                        "{d.year}/{d.month}/{d.day}", "{d:%Y%m%d}", "{d:%Y-%m-%d} 00:00:00.0",
-                        "{serial}"]))
+       st.sampled_from(["{d:%Y-%m-%d}", "{d.year}年{d.month}月{d.day}日",
+                        "{d.year}.{d.month}.{d.day}", "{d.year}/{d.month}/{d.day}",
+                        "{d:%Y%m%d}", "{d:%Y-%m-%d} 00:00:00.0", "{serial}"]))
 def test_round_trip(date, pattern):
     serial = (date - dt.date(1899, 12, 30)).days
     parsed, bad = parse_dates([pattern.format(d=date, serial=serial)])
