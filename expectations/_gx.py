@@ -24,9 +24,11 @@ with warnings.catch_warnings():
         ProgressBarsConfig,
     )
 
-__all__ = ["BatchDefinition", "batch_definition", "gx", "no_fingerprint"]
+    from great_expectations.expectations.expectation import Expectation
 
-_FINGERPRINT_LOCK = threading.Lock()
+__all__ = ["BatchDefinition", "batch_definition", "gx", "huiju_run"]
+
+_RUN_LOCK = threading.Lock()
 
 
 @cache
@@ -49,18 +51,37 @@ def batch_definition() -> BatchDefinition:
 
 
 @contextlib.contextmanager
-def no_fingerprint() -> Iterator[None]:
-    """Skip GX's md5 fingerprint of every batch while Huiju validates.
+def huiju_run() -> Iterator[None]:
+    """Two GX costs that Huiju's validations do without, switched off while they run.
 
-    GX hashes each in-memory batch under 1 GB (``HASH_THRESHOLD``) into a batch marker,
-    ``pandas_data_fingerprint``. Huiju never reads it: its rows carry ``_source_hash`` and the
-    batch its ``batch_id``. On a million penalty rows the hash costs seconds, more than many
-    expectations, so it is switched off for the duration of Huiju's own validation only.
+    - GX hashes each in-memory batch under 1 GB (``HASH_THRESHOLD``) into the batch marker
+      ``pandas_data_fingerprint``. Huiju never reads it: its rows carry ``_source_hash``
+      and the batch its ``batch_id``. On a million penalty rows it costs seconds.
+    - ``Expectation.configuration`` rebuilds an ``ExpectationConfiguration`` (a pydantic
+      ``.dict()`` of every kwarg) on each access, and one validation reads it about a
+      hundred times per expectation: most of GX's fixed cost per expectation. An
+      expectation does not change while it is validated, so within this block each
+      instance's configuration is built once.
+
+    Both are restored on exit; the lock keeps concurrent Huiju validations in one process
+    from interleaving (GX's context is not thread-safe anyway).
     """
-    with _FINGERPRINT_LOCK:
-        saved = _pandas_engine.HASH_THRESHOLD
+    with _RUN_LOCK:
+        saved_threshold = _pandas_engine.HASH_THRESHOLD
+        saved_configuration = Expectation.__dict__["configuration"]
+        built: dict[int, tuple[Expectation, object]] = {}
+
+        def configuration(self: Expectation):
+            hit = built.get(id(self))
+            if hit is None or hit[0] is not self:
+                hit = (self, saved_configuration.fget(self))
+                built[id(self)] = hit
+            return hit[1]
+
         _pandas_engine.HASH_THRESHOLD = 0
+        Expectation.configuration = property(configuration)
         try:
             yield
         finally:
-            _pandas_engine.HASH_THRESHOLD = saved
+            Expectation.configuration = saved_configuration
+            _pandas_engine.HASH_THRESHOLD = saved_threshold

@@ -6,19 +6,22 @@ record. Importing this module registers them with GX under their snake_case name
 (``expect_column_values_to_pass_rule`` …), which is how the suites in
 ``expectations/suites/*.json`` refer to them.
 
-| expectation | what fails |
-|---|---|
-| ``expect_column_values_to_be_present`` | null, empty or whitespace-only (required fields) |
-| ``expect_column_values_to_pass_rule`` | a value rejected by ``schemas.rules.RULES[rule]`` |
-| ``expect_column_values_to_be_in_code_table`` | a value outside a large code table, named not inlined |
-| ``expect_column_list_items_to_be_in_set`` | a list value with an element outside the set / code table |
-| ``expect_column_list_to_have_min_items`` | a list value with fewer than ``min_items`` elements |
-| ``expect_column_values_to_not_be_negative`` | a negative amount (Arrow decimals, vectorised) |
-| ``expect_column_values_to_be_latest_for_key`` | an earlier row of a repeated business key |
-| ``expect_compound_columns_to_be_latest_for_key`` | the same, for a key of several columns |
-| ``expect_multicolumn_dates_to_be_ordered`` | a present date earlier than a present date before it |
-| ``expect_multicolumn_values_to_be_present_when`` | a missing field while the condition holds |
-| ``expect_column_values_to_pass_rule_when`` | a value rejected by the rule while the condition holds |
+What fails each expectation:
+
+- ``expect_column_values_to_be_present``: null, empty or whitespace-only (required fields);
+- ``expect_column_values_to_pass_rule``: a value rejected by ``schemas.rules.RULES[rule]``;
+- ``expect_column_values_to_be_in_code_table``: a value outside a large code table (named,
+  not inlined);
+- ``expect_column_list_items_to_be_in_set``: a list value with an element outside the set
+  or code table;
+- ``expect_column_list_to_have_min_items``: a list value with fewer than ``min_items``;
+- ``expect_column_values_to_not_be_negative``: a negative amount (Arrow decimals);
+- ``expect_column_values_to_be_latest_for_key``: an earlier row of a repeated business key;
+- ``expect_compound_columns_to_be_latest_for_key``: the same for a key of several columns;
+- ``expect_multicolumn_dates_to_be_ordered``: a present date earlier than one before it;
+- ``expect_multicolumn_values_to_be_present_when``: a missing field where the condition holds;
+- ``expect_column_values_to_pass_rule_when``: a value rejected by the rule where the
+  condition holds.
 
 The ``…_when`` expectations take their condition as ``when_column`` plus one of ``when_in``
 (the value is one of these codes), ``when_contains`` (a list value holds this code) or
@@ -34,8 +37,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from expectations._gx import gx  # noqa: F401  (imports GX quietly before its submodules)
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
     ColumnMapExpectation,
@@ -47,6 +48,8 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_condition_partial,
     multicolumn_condition_partial,
 )
+
+from expectations._gx import gx  # noqa: F401  (imports GX quietly before its submodules)
 from schemas.model import LIST_SEPARATOR
 
 # --------------------------------------------------------------------------- helpers
@@ -100,7 +103,8 @@ def condition_mask(frame: pd.DataFrame, column: str, when_in=None, when_contains
     if when_in is not None:
         return values.isin(list(when_in)).to_numpy(dtype=bool, na_value=False)
     if when_contains is not None:
-        pattern = rf"(?:^|{re.escape(separator)})\s*{re.escape(when_contains)}\s*(?:{re.escape(separator)}|$)"
+        sep = re.escape(separator)
+        pattern = rf"(?:^|{sep})\s*{re.escape(when_contains)}\s*(?:{sep}|$)"
         found = values.astype("str").str.contains(pattern, regex=True)
         return found.to_numpy(dtype=bool, na_value=False)
     if when_present is not None:
@@ -375,7 +379,8 @@ class ExpectMulticolumnValuesToBePresentWhen(MulticolumnMapExpectation):
 
 
 class ExpectColumnValuesToPassRuleWhen(MulticolumnMapExpectation):
-    """``column_list`` is ``[field, when_column]``: field passes ``rule`` where the condition holds."""
+    """``column_list`` is ``[field, when_column]``: the field passes ``rule`` wherever the
+    condition holds."""
 
     rule: str
     when_column: str

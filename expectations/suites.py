@@ -18,13 +18,20 @@ Family (national check type, ``schemas.model.CHECK_FAMILIES``) of each kind of r
 |---|---|---|
 | required field | REQUIRED | 09 if the field is in the business key, else 01 |
 | maximum / exact length | LENGTH | 01 |
-| code-table membership (multi-code list fields: each element; tables over 64 codes by name) | CODE | 01 |
+| code-table membership (each element of a list; tables over 64 codes by name) | CODE | 01 |
 | list ``min_items`` (≥2 officers …) | ITEMS | 01 |
 | amount (decimal in 元/万元) ≥ 0 | NONNEGATIVE | 01 |
-| value rule ``schemas.rules.RULES[name]`` | NAME (USCC, IDCARD, NOTFUTURE …) | the rule's own: uscc 06, id_card 07, supervise_item_code 03, check_list_code 04, not_future/year 10, batch_id/operation 02, others 01 |
-| ``date_order`` / ``required_when`` / ``rule_when`` check | DATEORDER / REQUIREDWHEN / the rule's NAME | the check's declared family (08 when it is a plain cross-field rule) |
-| business key, latest row wins | LATEST | 05 (数据归并): earlier rows are superseded, not quarantined |
-| any rule on an exchange column (record_id, batch_id, operation) | as above | 02 (数据源标识检查) |
+| value rule ``schemas.rules.RULES[name]`` | NAME: USCC, IDCARD … | the rule's own (1) |
+| ``date_order`` check | DATEORDER | as declared (10) |
+| ``required_when`` check | REQUIREDWHEN | as declared (08 for cross-field) |
+| ``rule_when`` check | the rule's NAME | as declared (06 USCC, 07 ID card) |
+| business key, latest row wins | LATEST | 05 (数据归并) (2) |
+| any rule on an exchange column | as above | 02 (数据源标识检查) (3) |
+
+(1) uscc / uscc_or_id_card 06, id_card 07, supervise_item_code 03, check_list_code 04,
+not_future / year 10, batch_id / operation 02, the others 01.
+(2) earlier rows of a repeated key are superseded, not quarantined.
+(3) record_id, batch_id, operation.
 """
 
 from __future__ import annotations
@@ -35,7 +42,14 @@ from typing import Any
 
 from schemas.catalog import all_fields, datasets, exchange_fields
 from schemas.code_tables import code_table
-from schemas.model import CHECK_FAMILIES, LIST_SEPARATOR, CheckSpec, DataSetSpec, FieldSpec, FieldType
+from schemas.model import (
+    CHECK_FAMILIES,
+    LIST_SEPARATOR,
+    CheckSpec,
+    DataSetSpec,
+    FieldSpec,
+    FieldType,
+)
 
 SUITES_DIR = Path(__file__).with_name("suites")
 
@@ -111,7 +125,8 @@ def _field_expectations(spec: DataSetSpec, field: FieldSpec, exchange: bool) -> 
     if field.length and field.type in (FieldType.STRING, FieldType.LIST):
         if field.exact_length:
             kwargs = {**column, "value": field.length}
-            zh, en = f"{field.zh}应为{field.length}位", f"{field.en} has exactly {field.length} characters"
+            zh = f"{field.zh}应为{field.length}位"
+            en = f"{field.en} has exactly {field.length} characters"
             type_ = "expect_column_value_lengths_to_equal"
         else:
             kwargs = {**column, "min_value": None, "max_value": field.length}
@@ -144,7 +159,8 @@ def _field_expectations(spec: DataSetSpec, field: FieldSpec, exchange: bool) -> 
         out.append(_expectation("expect_column_list_to_have_min_items", {
             **column, "min_items": field.min_items, "separator": LIST_SEPARATOR}, _meta(
             spec, family("01"), "ITEMS", (field.name,),
-            f"{field.zh}至少应有{field.min_items}项", f"{field.en} lists at least {field.min_items}",
+            f"{field.zh}至少应有{field.min_items}项",
+            f"{field.en} lists at least {field.min_items}",
             min_items=field.min_items)))
 
     if field.type is FieldType.DECIMAL and field.unit in MONEY_UNITS:

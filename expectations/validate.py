@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expectations._gx import batch_definition, gx, no_fingerprint
 from expectations import custom  # noqa: F401  (registers Huiju's expectations with GX)
+from expectations._gx import batch_definition, gx, huiju_run
 from expectations.messages import render
 from expectations.suites import SUPERSEDE, suite_dict
 from schemas.catalog import all_fields
@@ -151,7 +151,7 @@ def run_suite(frame: pd.DataFrame, spec: DataSetSpec) -> list[tuple[dict, np.nda
     """
     definition = batch_definition()
     found: list[tuple[dict, np.ndarray]] = []
-    with no_fingerprint():
+    with huiju_run():
         for number, (columns, expectations) in enumerate(_suite_groups(spec, len(frame))):
             suite = gx.ExpectationSuite(name=f"{spec.name}.{number}", expectations=[
                 {"type": e["type"], "kwargs": e["kwargs"], "meta": e["meta"]}

@@ -146,8 +146,8 @@ def _add_raw(metadata: sa.MetaData) -> None:
         sa.Column("source_hash", sa.String(64), nullable=False),
         sa.Column("record", _json(), nullable=False, comment="legacy values as extracted"),
         sa.Column("extracted_at", _timestamp(), nullable=False),
+        # No index by batch: landing speed matters more than a rare audit query.
         sa.Index("ix_record_source_ref", "source_ref"),
-        sa.Index("ix_record_batch", "department_code", "dataset", "batch_id"),
         schema=RAW,
         comment="every extracted row, as extracted (landing)",
     )
@@ -242,7 +242,6 @@ def _add_audit(metadata: sa.MetaData) -> None:
         sa.Column("action", sa.String(8), nullable=False),
         sa.CheckConstraint("action IN ('insert', 'update', 'delete')", name="action"),
         sa.Index("ix_batch_record_key", "dataset", "business_key"),
-        sa.Index("ix_batch_record_batch", *batch_key),
         schema=AUDIT,
         comment="every core row a batch inserted, updated or deleted",
     )

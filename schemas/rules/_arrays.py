@@ -49,11 +49,8 @@ def arrow_strings(values) -> pa.LargeStringArray:
         # the common small case (tests, single values): straight to Arrow, no pandas
         array = pa.array(values, type=pa.large_string())
     else:
-        series = values if isinstance(values, pd.Series) and values.dtype == "str" \
-            else as_str_series(values)
-        array = getattr(series.array, "_pa_array", None)
-        if array is None:
-            array = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+        # pyarrow-backed strings convert without a copy (the __arrow_array__ protocol)
+        array = pa.array(as_str_series(values).array)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if not pa.types.is_large_string(array.type):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -30,11 +29,10 @@ from schemas.rules._arrays import (
     missing_mask,
     weighted_sum,
 )
-from schemas.rules.dates import is_real_date
+from schemas.rules.dates import is_real_date, today_in_china
 
 WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)  # 2^(17-i), i = 0..16
 CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
-CHINA = ZoneInfo("Asia/Shanghai")
 EARLIEST_BIRTH_YEAR = 1900
 
 LENGTH, CHARSET, ADDRESS, BIRTH_DATE, BIRTH_RANGE, CHECK, LEGACY_15 = 1, 2, 3, 4, 5, 6, 7
@@ -63,10 +61,6 @@ def province_prefixes() -> np.ndarray:
         if len(code) == 6 and code.endswith("0000"):
             table[ord(code[0]), ord(code[1])] = True
     return table
-
-
-def today_in_china() -> dt.date:
-    return dt.datetime.now(CHINA).date()
 
 
 def _digits(matrix: np.ndarray) -> np.ndarray:

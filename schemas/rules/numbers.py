@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.rules._arrays import as_str_series, missing_mask
-from schemas.rules.id_card import today_in_china
+from schemas.rules.dates import today_in_china
 
 FIRST_YEAR = 2000
 YEAR_FORMAT, YEAR_RANGE = 1, 2
