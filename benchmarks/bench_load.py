@@ -96,6 +96,7 @@ def _run(n: int, url: sa.URL) -> None:
     print("full load")
     result, load_seconds = _timed("load_batch", lambda: load_batch(engine, request))
     print(f"  {result.inserted:,} inserted, {n / load_seconds:,.0f} rows/s")
+    print(f"  phases (s): {result.seconds}")
     print(f"  ratio load_batch / psql \\copy: {load_seconds / copy_seconds:.2f}x (target <= 3x)")
 
     print("incremental reload, 1 % changed")
@@ -107,6 +108,7 @@ def _run(n: int, url: sa.URL) -> None:
     print(f"  {again.updated:,} updated, {again.unchanged:,} unchanged, {again.inserted} "
           f"inserted; {n / reload_seconds:,.0f} rows/s; "
           f"{reload_seconds / copy_seconds:.2f}x the full psql \\copy")
+    print(f"  phases (s): {again.seconds}")
     with engine.connect() as conn:
         history = conn.execute(sa.text("SELECT count(*) FROM core.penalty_history")).scalar()
         touched = conn.execute(sa.text("SELECT count(*) FROM audit.batch_record "

@@ -57,6 +57,9 @@ class SqlSourceConfig(BaseModel):
     repair_columns: list[str] | None = Field(None, description="columns to repair; default all "
                                                                "text columns")
     connect_timeout: int = Field(10, gt=0, description="seconds")
+    window: tuple[str | int | float | None, str | int | float | None] | None = Field(
+        None, description="[start, end) on the cursor column, for a period re-extraction; "
+                          "ISO date/time strings or numbers, None for open")
 
     @model_validator(mode="after")
     def _one_target(self) -> SqlSourceConfig:
@@ -118,6 +121,18 @@ def _decode_value(value: Any) -> Any:
         return {"datetime": dt.datetime.fromisoformat, "date": dt.date.fromisoformat,
                 "decimal": decimal.Decimal, "hex": bytes.fromhex}[kind](text)
     return value
+
+
+def _window_value(value: Any) -> Any:
+    """An ISO date or date-time string as a date/datetime, so every dialect compares it as one."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
 
 
 def _minus_overlap(value: Any, seconds: float) -> Any:
@@ -228,6 +243,12 @@ class SqlSource:
         # NULL sorts first on some dialects and last on others, and cannot be resumed after:
         # rows without a cursor value are left to a full refresh (README, "SQL").
         stmt = stmt.where(cursor.is_not(None))
+        if cfg.window is not None:
+            start, end = (_window_value(v) for v in cfg.window)
+            if start is not None:
+                stmt = stmt.where(cursor >= start)
+            if end is not None:
+                stmt = stmt.where(cursor < end)
         if state and state.get("cursor") is not None:
             last = _decode_value(state["cursor"])
             if cfg.overlap:

@@ -18,6 +18,8 @@ from sqlalchemy.pool import StaticPool
 from warehouse.tables import LAYERS
 
 DEFAULT_URL = "sqlite:///var/warehouse/huiju.db"
+# Execution option: how a SQLite transaction begins ("IMMEDIATE" for writers).
+BEGIN_OPTION = "huiju_sqlite_begin"
 
 
 def warehouse_url(url: str | None = None) -> str:
@@ -65,7 +67,9 @@ def _prepare_sqlite(engine: sa.Engine, folder: Path | None) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A loader asks for IMMEDIATE (take the write lock up front rather than fail to upgrade
+        # a read lock half way); readers begin DEFERRED and are not held up by a load.
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(BEGIN_OPTION, '')}")
 
 
 def create_schemas(conn: sa.Connection) -> None:

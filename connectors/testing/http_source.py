@@ -23,20 +23,22 @@ __all__ = ["HttpSourceServer"]
 class HttpSourceServer:
     """Serves ``records`` (a list of dicts) at ``/records`` until stopped.
 
-    ``failures`` maps a request number (1-based, counting every request) to an HTTP status to
-    answer instead (e.g. ``{2: 429, 3: 500}``); 429 answers carry ``Retry-After: retry_after``.
+    ``port`` 0 (the default) takes a free port. ``failures`` maps a request number (1-based,
+    counting every request) to an HTTP status to answer instead (e.g. ``{2: 429, 3: 500}``);
+    429 answers carry ``Retry-After: retry_after``.
     """
 
     def __init__(self, records: list[dict[str, Any]], *, token: str | None = None,
                  pagination: Literal["page", "offset", "cursor"] = "page",
                  failures: dict[int, int] | None = None, retry_after: str = "1",
-                 updated_field: str = "updated_at") -> None:
+                 updated_field: str = "updated_at", port: int = 0) -> None:
         self.records = records
         self.token = token
         self.pagination = pagination
         self.failures = dict(failures or {})
         self.retry_after = retry_after
         self.updated_field = updated_field
+        self.port = port
         self.requests: list[tuple[int, str]] = []   # (status, path?query) per request
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -51,7 +53,7 @@ class HttpSourceServer:
         return f"http://{host}:{port}/records"
 
     def start(self) -> HttpSourceServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

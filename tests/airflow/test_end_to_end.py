@@ -63,6 +63,9 @@ def test_gs_scjg_from_mariadb_to_postgresql(warehouse_env, mariadb_url, pg_url, 
         engine.dispose()
     notes = (tmp_path / "notifications.jsonl")
     failures = notes.read_text(encoding="utf-8") if notes.exists() else ""
+    print(failures)
+    for b in batches:
+        print({k: b[k] for k in ("dataset", "extracted", "passed", "quarantined", "superseded")})
     assert {b["dataset"] for b in batches} == {"penalty", "inspection", "enterprise"}, failures
     for b in batches:
         assert b["extracted"] > 0

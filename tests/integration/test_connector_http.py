@@ -120,3 +120,11 @@ def test_a_record_that_is_not_an_object_is_a_row_error() -> None:
         (batch,) = list(source.read(None))
     assert batch.refs == ["处罚接口#page=1/0", "处罚接口#page=1/2"]
     assert [(e.ref, e.raw) for e in batch.errors] == [("处罚接口#page=1/1", '"garbage"')]
+
+
+def test_server_on_a_given_port() -> None:
+    port = _free_port()
+    with HttpSourceServer(RECORDS[:2], port=port) as server:
+        assert server.url == f"http://127.0.0.1:{port}/records"
+        (batch,) = list(HttpSource(_config(server.url, token_secret=None)).read(None))
+    assert batch.num_rows == 2

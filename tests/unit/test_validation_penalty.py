@@ -259,3 +259,9 @@ def test_failures_come_from_the_gx_result(monkeypatch):
 
     monkeypatch.setattr(module, "run_suite", without_case_source)
     assert validate(frame, SPEC).counts["quarantined"] == 0
+
+
+def test_an_empty_batch_balances():
+    outcome = validate(sample_frame(SPEC, 2).iloc[0:0], SPEC)
+    balanced(outcome)
+    assert outcome.counts["extracted"] == 0 and outcome.threshold_breached is None
