@@ -20,6 +20,7 @@ AIRFLOW_HOME defaults to a temporary directory, so the benchmark never touches ~
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -66,7 +67,9 @@ def _warm_up_airflow() -> None:
 
 def _isolate_airflow_home() -> None:
     if "AIRFLOW_HOME" not in os.environ:
-        os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="huiju-bench-airflow-")
+        home = tempfile.mkdtemp(prefix="huiju-bench-airflow-")
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+        os.environ["AIRFLOW_HOME"] = home
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 

@@ -23,7 +23,6 @@ with warnings.catch_warnings():
         InMemoryStoreBackendDefaults,
         ProgressBarsConfig,
     )
-
     from great_expectations.expectations.expectation import Expectation
 
 __all__ = ["BatchDefinition", "batch_definition", "gx", "huiju_run"]

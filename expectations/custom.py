@@ -30,7 +30,6 @@ The ``…_when`` expectations take their condition as ``when_column`` plus one o
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -103,10 +102,11 @@ def condition_mask(frame: pd.DataFrame, column: str, when_in=None, when_contains
     if when_in is not None:
         return values.isin(list(when_in)).to_numpy(dtype=bool, na_value=False)
     if when_contains is not None:
-        sep = re.escape(separator)
-        pattern = rf"(?:^|{sep})\s*{re.escape(when_contains)}\s*(?:{sep}|$)"
-        found = values.astype("str").str.contains(pattern, regex=True)
-        return found.to_numpy(dtype=bool, na_value=False)
+        items, parents = split_items(values, separator)
+        hit = pc.fill_null(pc.equal(items, when_contains), False).to_numpy(zero_copy_only=False)
+        mask = np.zeros(len(values), dtype=bool)
+        mask[parents[hit]] = True
+        return mask
     if when_present is not None:
         present = present_mask(values)
         return present if when_present else ~present

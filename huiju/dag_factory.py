@@ -185,7 +185,6 @@ def _dataset_group(department_code: str, dataset: str, feeds: Sequence[Mapping[s
             extracted = PythonOperator.partial(
                 task_id=f"extract_{source_id}", python_callable=extract_feed,
                 pool=source_feeds[0]["pool"],
-                map_index_template="{{ task.op_kwargs['source_id'] }}",
             ).expand(op_kwargs=[
                 {"department_code": department_code, "dataset": dataset,
                  "source_id": feed["source_id"]} for feed in source_feeds])

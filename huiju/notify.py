@@ -71,10 +71,16 @@ def failure_message(context: Mapping[str, Any]) -> dict[str, Any]:
         "map_index": getattr(ti, "map_index", None),
         "try_number": getattr(ti, "try_number", None),
         "run_id": context.get("run_id") or getattr(dag_run, "run_id", None),
-        "run_type": str(getattr(dag_run, "run_type", "") or "") or None,
+        "run_type": _text(getattr(dag_run, "run_type", None)),
         "error_type": type(error).__name__ if error is not None else None,
         "error": str(error)[:MAX_ERROR_CHARS] if error is not None else None,
     }
+
+
+def _text(value: Any) -> str | None:
+    """An enum's value (``DagRunType.MANUAL`` → ``manual``), else the text, else None."""
+    value = getattr(value, "value", value)
+    return str(value) if value not in (None, "") else None
 
 
 class HuijuNotifier(BaseNotifier):

@@ -97,6 +97,10 @@ def open_connector(department: Department, source: Source, feed: Feed,
         if config.archive_dir is None:
             archive = settings.archive_dir / department.code / source.id
             config = config.model_copy(update={"archive_dir": str(archive)})
+        elif not Path(config.archive_dir).is_absolute():
+            # like the drop folder: relative to HUIJU_HOME, not to the process's directory
+            config = config.model_copy(
+                update={"archive_dir": str(settings.home / config.archive_dir)})
         directory = Path(config.directory)
         if not directory.is_absolute():
             config = config.model_copy(update={"directory": str(settings.home / directory)})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -96,6 +97,11 @@ def run_dags(console, label: str) -> list[str]:
     return run_ids
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
 def main(home: Path) -> int:
     configure_environment(home)
     import great_expectations  # noqa: F401  (Great Expectations before Airflow)
@@ -104,7 +110,7 @@ def main(home: Path) -> int:
     from connectors.testing.http_source import HttpSourceServer
     from huiju.commands.dags import apply_pools
     from huiju.demo import legacy
-    from huiju.manifest import MANIFEST_PATH, pools, read_manifest
+    from huiju.manifest import pools, read_manifest
     from huiju.reporting import accounting_table
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
@@ -125,8 +131,12 @@ def main(home: Path) -> int:
     from airflow.utils import db
 
     db.upgradedb()
-    apply_pools(pools(read_manifest(MANIFEST_PATH)))
+    apply_pools(pools(read_manifest(DAGS_FOLDER / "huiju_manifest.py")))
     before = fingerprint(engine)
+    if not _port_free(HTTP_PORT):
+        console.print(f"[red]127.0.0.1:{HTTP_PORT} is in use[/red]: GS-YJJ's license API "
+                      "(departments/gs_yjj.yaml) is served there; stop whatever holds the port")
+        return 2
     with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN, port=HTTP_PORT,
                           updated_field="UPDATED_AT"):
         first = run_dags(console, "run 1")

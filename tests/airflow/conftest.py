@@ -12,6 +12,7 @@ Great Expectations is imported before Airflow: the pipeline imports both when a 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -32,6 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 REPO_DAGS = REPO / "dags"
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="huiju-airflow-"))
 DAGS_FOLDER = AIRFLOW_HOME / "dags"
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)  # also when no test used it
 
 os.environ.update({
     "AIRFLOW_HOME": str(AIRFLOW_HOME),

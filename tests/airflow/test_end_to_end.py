@@ -42,10 +42,17 @@ def copy_tables(source_url: str, target_url: str) -> dict[str, int]:
 
 def test_gs_scjg_from_mariadb_to_postgresql(warehouse_env, mariadb_url, pg_url, tmp_path,
                                            monkeypatch, run_dag):
+    """Every feed loads and balances; a batch over its department's quarantine threshold is
+    loaded, then its load task fails and notifies — exactly those, nothing else."""
+    import json
+
+    from expectations.validate import Thresholds
     from huiju.demo import legacy
+    from huiju.pipeline import find_department
+    from schemas.catalog import dataset
     from warehouse.engine import create_warehouse_engine
     from warehouse.migrate import upgrade
-    from warehouse.tables import AUDIT, table
+    from warehouse.tables import AUDIT, core_table, table
 
     sources = legacy.build(tmp_path)
     counts = copy_tables(sources.env["HUIJU_SRC_GS_SCJG_CASE_DB"], mariadb_url)
@@ -59,16 +66,33 @@ def test_gs_scjg_from_mariadb_to_postgresql(warehouse_env, mariadb_url, pg_url, 
         with engine.connect() as conn:
             batches = [dict(r._mapping) for r in conn.execute(
                 sa.select(batch).where(batch.c.run_id == run.run_id))]
+            core_rows = {name: conn.execute(sa.select(sa.func.count()).select_from(
+                core_table(dataset(name)))).scalar() for name in
+                ("penalty", "inspection", "enterprise")}
     finally:
         engine.dispose()
-    notes = (tmp_path / "notifications.jsonl")
-    failures = notes.read_text(encoding="utf-8") if notes.exists() else ""
-    print(failures)
+
+    assert {b["dataset"] for b in batches} == {"penalty", "inspection", "enterprise"}
     for b in batches:
-        print({k: b[k] for k in ("dataset", "extracted", "passed", "quarantined", "superseded")})
-    assert {b["dataset"] for b in batches} == {"penalty", "inspection", "enterprise"}, failures
-    for b in batches:
-        assert b["extracted"] > 0
+        assert b["source_system"] == "case_db" and b["extracted"] > 0
         assert b["extracted"] == b["passed"] + b["quarantined"] + b["superseded"], b
+        assert b["passed"] == b["inserted"] + b["updated"] + b["deleted"] + b["unchanged"]
+        # A fresh warehouse: what the batch inserted (less what it deleted) is all there is.
+        assert core_rows[b["dataset"]] == b["inserted"] - b["deleted"], str(b)
     assert sum(b["quarantined"] for b in batches) > 0  # the generator plants defects
-    assert str(getattr(run.state, "value", run.state)) == "success", failures
+
+    department = find_department("GS-SCJG")
+    breached = set()
+    for b in batches:
+        limits = department.thresholds_for(b["dataset"])
+        if Thresholds(max_count=limits.max_quarantined, max_ratio=limits.max_ratio,
+                      min_batch_size=limits.min_batch_size).breach(
+                b["dataset"], b["quarantined"], b["extracted"]):
+            breached.add(f"{b['dataset']}.load_case_db")
+    notes = tmp_path / "notifications.jsonl"
+    messages = ([json.loads(line) for line in notes.read_text("utf-8").splitlines()]
+                if notes.exists() else [])
+    assert {m["task_id"] for m in messages} == breached, messages
+    assert {m["error_type"] for m in messages} <= {"ThresholdBreached"}
+    expected = "failed" if breached else "success"
+    assert str(getattr(run.state, "value", run.state)) == expected

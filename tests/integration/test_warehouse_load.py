@@ -193,3 +193,20 @@ def test_departments_do_not_collide(engine):
                                             batch_id="2026010100001", department_code="620200-B"))
     assert other.inserted == 3
     assert count(engine, "core.penalty") == 6
+
+
+def test_first_load_copies_into_core_and_still_resolves_and_skips_deletes(engine):
+    # every record of the department's first batch fails: nothing reaches core
+    failed = load_batch(engine, load_request("penalty", penalty([])[0:0],
+                                             batch_id="2026010100001",
+                                             quarantined=penalty(range(2))))
+    assert (failed.inserted, failed.quarantined) == (0, 2)
+    # the next batch is the first with rows: copied straight into core
+    rows = pd.concat([penalty(range(2), version=1), penalty([5], operation="d")],
+                     ignore_index=True)
+    first = load_batch(engine, load_request("penalty", rows, batch_id="2026010100002"))
+    assert (first.inserted, first.deleted, first.unchanged) == (2, 0, 1)
+    assert "core_copy" in first.seconds
+    assert count(engine, "core.penalty") == 2
+    assert count(engine, "quarantine.record", "status = 'resolved'") == 2
+    assert count(engine, "audit.batch_record", "action = 'insert'") == 2

@@ -91,7 +91,7 @@ def test_sample_secrets_are_env_var_names():
 
 def test_thresholds_fall_back_to_default_then_to_none():
     scjg = load_department(SAMPLES / "gs_scjg.yaml")
-    assert scjg.thresholds_for("penalty").max_ratio == 0.02
+    assert scjg.thresholds_for("penalty").max_ratio == 0.10
     assert scjg.thresholds_for("enterprise").max_quarantined == 500
     assert scjg.model_copy(update={"thresholds": {}}).thresholds_for("penalty") == Thresholds()
 
