@@ -144,6 +144,14 @@ def _minus_overlap(value: Any, seconds: float) -> Any:
         return value - dt.timedelta(days=-(-seconds // 86_400))
     if isinstance(value, int | float | decimal.Decimal):
         return value - type(value)(seconds)
+    if isinstance(value, str):
+        # Legacy systems often keep times in VARCHAR columns ("2024-10-28 14:55:06"): shift
+        # the time and write it back in the same layout, so the text comparison still holds.
+        parsed = _window_value(value)
+        if isinstance(parsed, dt.datetime):
+            return _minus_overlap(parsed, seconds).isoformat(sep=value[10])
+        if isinstance(parsed, dt.date):
+            return _minus_overlap(parsed, seconds).isoformat()
     raise ConnectorError(f"overlap needs a date, time or numeric cursor column, got {value!r}")
 
 

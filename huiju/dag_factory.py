@@ -92,10 +92,19 @@ def validate_feed(extracted: dict) -> dict:
 
 
 def load_feed(validated: dict) -> dict:
-    """Load one validated feed into the warehouse; return its accounting."""
+    """Load one validated feed into the warehouse; return its accounting.
+
+    A breached quarantine threshold fails the task without retries: the batch is loaded and
+    its quarantine kept, and running it again would only find the same data.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
     from huiju import pipeline
 
-    return pipeline.load(validated)
+    try:
+        return pipeline.load(validated)
+    except pipeline.ThresholdBreached as breach:
+        raise AirflowFailException(f"quarantine threshold breached: {breach}") from breach
 
 
 # --- the DAG ----------------------------------------------------------------------------------

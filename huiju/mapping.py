@@ -621,7 +621,7 @@ def map_batch(batch: Batch, feed: Feed, spec: DataSetSpec, department: Departmen
         texts = {name: pd.concat([text, _repeat(None, n - n_read)], ignore_index=True)
                  for name, text in texts.items()}
     padded = _pad(table, n)
-    if absent:
+    if absent and n_read:  # an empty batch (an API with nothing new) has no columns at all
         _log.warning("feed %s of %s: legacy columns %s absent from the batch; read as empty",
                      spec.name, department.code, absent)
         for name in absent:

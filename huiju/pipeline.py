@@ -159,6 +159,8 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     could not parse are kept (as issues), so they are counted and quarantined downstream.
     ``interval_start``/``interval_end`` (ISO timestamps) restrict a SQL feed with a cursor
     column to that period — a backfill of exactly that range, leaving the cursor as it was.
+    File and API feeds have no period to select by (a drop folder holds what was sent): in a
+    period run they extract what is new since their cursor, as a scheduled run would.
     """
     settings = load_settings()
     department = find_department(department_code, settings)
@@ -174,7 +176,7 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
         engine.dispose()
     connector = open_connector(department, source, feed, settings)
     # A period run reads its window from the start and leaves the feed's cursor as it was.
-    period = interval_start is not None or interval_end is not None
+    period = (interval_start is not None or interval_end is not None) and _has_period(source, feed)
     if period:
         connector = _windowed(source, feed, interval_start, interval_end)
 
@@ -202,6 +204,15 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             "cursor": cursor, "frame": _write(frame, stage / "frame.parquet"),
             "issues": _write(issue_frame, stage / "issues.parquet"),
             "extracted_at": datetime.now(UTC).isoformat()}
+
+
+def _has_period(source: Source, feed: Feed) -> bool:
+    """Whether the feed's rows can be selected by period (a SQL table with a cursor column)."""
+    if source.kind == "sql" and feed.connector_config.cursor_column:
+        return True
+    _log.info("%s/%s: no cursor column to select a period by; extracting what is new",
+              source.id, feed.dataset)
+    return False
 
 
 def _windowed(source: Source, feed: Feed, start: str | None, end: str | None) -> Connector:

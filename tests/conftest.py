@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-PG_ADMIN_URL = os.environ.get("HUIJU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get("HUIJU_TEST_PG_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("HUIJU_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/")
 
 
@@ -65,7 +66,8 @@ def mariadb_url(mariadb_admin: sa.Engine) -> Iterator[str]:
     """A SQLAlchemy URL of a new, empty MariaDB database (utf8mb4), dropped after the test."""
     name = f"huiju_test_{uuid.uuid4().hex[:12]}"
     with mariadb_admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        conn.execute(sa.text(
+            f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
     url = mariadb_admin.url.set(database=name, query={"charset": "utf8mb4"})
     yield url.render_as_string(hide_password=False)
     with mariadb_admin.connect() as conn:

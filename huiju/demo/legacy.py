@@ -362,7 +362,7 @@ def _case_database(path: Path, fake: _Faker, names: dict[str, str], sources: Leg
         "row 55: 罚款 without an amount",
         "row 60: filed after it was closed",
         "row 71: unknown case source 网络巡查",
-        "row 89: operation 删除 (a delete: closes the core row)",
+        "row 89: operation 删除 of a case never loaded (counted, nothing to close)",
     ]
 
     with sqlite3.connect(path) as conn:

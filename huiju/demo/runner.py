@@ -117,6 +117,8 @@ def main(home: Path) -> int:
     from warehouse.migrate import upgrade
 
     console = Console()
+    if console.width < 132:  # the summary tables need the room; wrap nothing else
+        console = Console(width=132)
     began = time.monotonic()
     console.rule("Huiju demo")
     console.print("1/4 building the sample departments' legacy sources under var/ …")

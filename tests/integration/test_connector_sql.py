@@ -244,3 +244,23 @@ def test_window_reads_one_period(backend: str, tmp_path, request: pytest.Fixture
     assert resumed == refs[4:]
     open_end = _config(window=("2024-05-01T08:07:00", None))     # 编号 21..25
     assert sum(b.num_rows for b in SqlSource(open_end, url=url).read(None)) == 5
+
+
+def test_overlap_on_a_text_cursor_column(tmp_path):
+    """Legacy systems keep update times as VARCHAR: the overlap must still re-read the window."""
+    import sqlite3
+
+    from connectors.sql import SqlSource, SqlSourceConfig
+
+    path = tmp_path / "legacy.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, ts TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?, ?)", [("a", "2024-10-28 14:50:00"),
+                                                         ("b", "2024-10-28 14:55:06")])
+    conn.close()
+    source = SqlSource(SqlSourceConfig(url_secret="UNUSED", table="t", primary_key=["id"],
+                                       cursor_column="ts", overlap=300), url=f"sqlite:///{path}")
+    state = list(source.read(None))[-1].cursor
+    again = [ref for batch in source.read(state) for ref in batch.refs]
+    # 14:55:06 − 300 s = 14:50:06: row b is re-read (inside the window), row a is not
+    assert again == ["t#id=b"]
