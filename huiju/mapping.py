@@ -624,8 +624,8 @@ def map_batch(batch: Batch, feed: Feed, spec: DataSetSpec, department: Departmen
     if absent and n_read:  # an empty batch (an API with nothing new) has no columns at all
         _log.warning("feed %s of %s: legacy columns %s absent from the batch; read as empty",
                      spec.name, department.code, absent)
-        for name in absent:
-            texts[name] = _repeat(None, n)
+    for name in absent:
+        texts[name] = _repeat(None, n)
 
     columns: dict[str, pd.Series] = {}
     for field in spec.fields:

@@ -42,19 +42,29 @@ def _run(args: argparse.Namespace) -> int:
         task = progress.add_task(f"{department.code}", total=len(keys) * 3)
         for key in keys:
             label = f"{key.source} → {key.dataset}"
-            progress.update(task, description=f"extract  {label}")
-            extracted = pipeline.extract(key.department, key.source, key.dataset, run_id=run_id)
-            progress.advance(task)
-            progress.update(task, description=f"validate {label}")
-            validated = pipeline.validate(extracted)
-            progress.advance(task)
-            progress.update(task, description=f"load     {label}")
-            result = pipeline.load(validated, raise_on_threshold=False)
+            try:
+                result = _run_feed(pipeline, key, run_id, progress, task, label)
+            except Exception as error:  # noqa: BLE001 - one feed's failure must not stop the others
+                failures.append(f"[red]failed[/red] {label}: {type(error).__name__}: {error}")
+                continue
             results.append(result)
             if result["threshold_breached"]:
-                failures.append(f"{label}: {result['threshold_breached']}")
-            progress.advance(task)
+                failures.append(f"[red]threshold breached[/red] {label}: "
+                                f"{result['threshold_breached']} (loaded; quarantine kept)")
     console.print(accounting_table(results, title=f"{department.code} {department.name.zh}"))
     for failure in failures:
-        console.print(f"[red]threshold breached[/red] {failure} (loaded; quarantine kept)")
+        console.print(failure)
     return 1 if failures else 0
+
+
+def _run_feed(pipeline, key, run_id: str, progress, task, label: str) -> dict:
+    progress.update(task, description=f"extract  {label}")
+    extracted = pipeline.extract(key.department, key.source, key.dataset, run_id=run_id)
+    progress.advance(task)
+    progress.update(task, description=f"validate {label}")
+    validated = pipeline.validate(extracted)
+    progress.advance(task)
+    progress.update(task, description=f"load     {label}")
+    result = pipeline.load(validated, raise_on_threshold=False)
+    progress.advance(task)
+    return result

@@ -13,7 +13,7 @@ import unicodedata
 
 import pytest
 from openpyxl import load_workbook
-from test_pipeline_support import (
+from pipeline_support import (
     LegacyHome,
     core_rows,
     legacy_home,
@@ -26,7 +26,6 @@ from test_pipeline_support import (
     write_departments,
 )
 
-from connectors.base import ConnectorError
 from expectations.validate import Thresholds
 from huiju import pipeline
 from huiju.cli import main
@@ -259,18 +258,9 @@ def check_lz_sjj_superseded(built: LegacyHome, url: str, batch: dict) -> None:
 # --------------------------------------------------------------------------- 2. rerun
 
 
-def _rerun_cases():
-    for department in DEPARTMENTS:
-        marks = []
-        if department == "GS-SCJG":
-            # connectors.sql: overlap on a text cursor column (SQLite returns 更新时间 as str)
-            marks = [pytest.mark.xfail(raises=ConnectorError, strict=False, reason=(
-                "connectors.sql._minus_overlap rejects the string cursor value "
-                "'2024-10-28 14:55:06' of a TEXT 更新时间 column (overlap: 300)"))]
-        yield pytest.param(department, marks=marks)
 
 
-@pytest.mark.parametrize("department", list(_rerun_cases()))
+@pytest.mark.parametrize("department", list(DEPARTMENTS))
 def test_rerun_loads_nothing_new(built, department, monkeypatch, tmp_path, capsys):
     url = use_workspace(monkeypatch, built, tmp_path)
     run_cli(capsys, department)

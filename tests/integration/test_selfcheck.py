@@ -6,7 +6,7 @@ import csv
 import shutil
 
 import pytest
-from test_pipeline_support import LegacyHome, legacy_home, use_workspace
+from pipeline_support import LegacyHome, legacy_home, use_workspace
 
 from huiju.cli import main
 

@@ -10,24 +10,15 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from warehouse.engine import create_warehouse_engine
 from warehouse.load import AccountingError, load_batch
-from warehouse.migrate import upgrade
 from warehouse.synthetic import load_request, standard_frame
 
 DEPT = "620000-TEST"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/warehouse/huiju.db"
-    else:
-        url = request.getfixturevalue("pg_url")
-    engine = create_warehouse_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(warehouse):
+    return warehouse[0]
 
 
 def count(engine, table: str, where: str = "1=1") -> int:

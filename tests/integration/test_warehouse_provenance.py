@@ -6,24 +6,17 @@ import pandas as pd
 import pytest
 
 from huiju.cli import main
-from warehouse.engine import create_warehouse_engine
 from warehouse.load import load_batch
-from warehouse.migrate import upgrade
 from warehouse.provenance import find_core_row, trace
 from warehouse.synthetic import load_request, standard_frame
 
 DEPT = "620000-TEST"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def loaded(request, tmp_path):
+@pytest.fixture
+def loaded(warehouse):
     """A warehouse where record 1 was inserted, updated, then deleted; record 9 quarantined."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/warehouse/huiju.db"
-    else:
-        url = request.getfixturevalue("pg_url")
-    engine = create_warehouse_engine(url)
-    upgrade(engine)
+    engine, url = warehouse
     load_batch(engine, load_request("penalty", standard_frame("penalty", range(3)),
                                     batch_id="2026010100001", quarantined=standard_frame(
                                         "penalty", [9])))
@@ -32,8 +25,7 @@ def loaded(request, tmp_path):
     load_batch(engine, load_request("penalty", moved, batch_id="2026010100002"))
     load_batch(engine, load_request("penalty", standard_frame(
         "penalty", [1], version=2, operation="d"), batch_id="2026010100003"))
-    yield engine, url
-    engine.dispose()
+    return engine, url
 
 
 def test_from_a_source_ref_to_the_core_row(loaded):
