@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-import expectations  # noqa: F401  (imports Great Expectations before anything imports Airflow)
 from connectors.base import Source as Connector
+
+# expectations.validate imports Great Expectations, which must come before Airflow
 from expectations.validate import ThresholdBreached, Thresholds
 from expectations.validate import validate as validate_frame
 from huiju.departments import Department, Feed, Source, load_departments

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-import expectations  # noqa: F401  (Great Expectations before anything imports Airflow)
 from connectors.files import FileSource, FileSourceConfig
+
+# expectations.validate imports Great Expectations, which must come before Airflow
 from expectations.validate import Outcome, Thresholds
 from expectations.validate import validate as validate_frame
 from huiju.departments import Department, Feed, Source
