@@ -264,3 +264,21 @@ def test_overlap_on_a_text_cursor_column(tmp_path):
     again = [ref for batch in source.read(state) for ref in batch.refs]
     # 14:55:06 − 300 s = 14:50:06: row b is re-read (inside the window), row a is not
     assert again == ["t#id=b"]
+
+
+def test_oracle_url_unreachable_gives_a_clear_error_without_the_secret(monkeypatch):
+    """No Oracle server runs here: the dialect and driver (oracledb, thin mode) load, and an
+    unreachable listener is a ConnectorError that names neither the password nor the URL."""
+    from connectors.base import ConnectorError
+    from connectors.sql import SqlSource, SqlSourceConfig
+
+    secret = "Or4cle-S3cret"
+    monkeypatch.setenv("HUIJU_TEST_ORACLE_URL",
+                       f"oracle://legacy:{secret}@127.0.0.1:1/?service_name=CASES")
+    source = SqlSource(SqlSourceConfig(url_secret="HUIJU_TEST_ORACLE_URL", table="CF_CASE",
+                                       primary_key=["CASE_NO"], mode="full", connect_timeout=3))
+    with pytest.raises(ConnectorError) as caught:
+        source.check()
+    message = str(caught.value)
+    assert secret not in message and secret not in repr(caught.value.__cause__)
+    assert "HUIJU_TEST_ORACLE_URL" in message or "oracle" in message.lower()
