@@ -42,6 +42,8 @@ from schemas.rules.id_card import id15_to_18
 from schemas.rules.text import normalise_code
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from connectors.base import Batch
     from huiju.departments import Department, Feed, FieldMapping
 
@@ -659,3 +661,33 @@ def map_batch(batch: Batch, feed: Feed, spec: DataSetSpec, department: Departmen
         part["message_en"] = [f"the row could not be read: {m}" for m in messages]
         part["message_zh"] = [f"该行无法读取：{m}" for m in messages]
     return Mapped(frame=frame, issues=issues.frame())
+
+
+@dataclass
+class MappedRun:
+    """Every batch of one read, mapped and concatenated (issue rows renumbered to match)."""
+
+    frame: pd.DataFrame | None  # None when the source yielded no batch
+    issues: pd.DataFrame | None  # None when no batch had an issue
+    rows: int
+    cursor: dict | None  # the last batch's cursor
+    batches: int
+
+
+def map_batches(batches: Iterable[Batch], feed: Feed, spec: DataSetSpec, department: Department,
+                batch_id: str) -> MappedRun:
+    """Map every batch of a read with ``map_batch`` into one standard frame."""
+    frames: list[pd.DataFrame] = []
+    issues: list[pd.DataFrame] = []
+    rows, cursor, count = 0, None, 0
+    for batch in batches:
+        mapped = map_batch(batch, feed, spec, department, batch_id)
+        if len(mapped.issues):
+            issues.append(mapped.issues.assign(row=mapped.issues["row"] + rows))
+        frames.append(mapped.frame)
+        rows += len(mapped.frame)
+        cursor, count = batch.cursor, count + 1
+    return MappedRun(pd.concat(frames, ignore_index=True) if frames else None,
+                     pd.concat(issues, ignore_index=True) if issues else None,
+                     rows, cursor, count)
+

@@ -28,7 +28,7 @@ from connectors.base import Source as Connector
 from expectations.validate import ThresholdBreached, Thresholds
 from expectations.validate import validate as validate_frame
 from huiju.departments import Department, Feed, Source, load_departments
-from huiju.mapping import frame_dtype, map_batch
+from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
 from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
@@ -181,27 +181,17 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     if period:
         connector = _windowed(source, feed, interval_start, interval_end)
 
-    frames: list[pd.DataFrame] = []
-    issues: list[pd.DataFrame] = []
-    rows = 0
-    cursor = saved_cursor
-    for batch in connector.read(None if period else saved_cursor):
-        mapped = map_batch(batch, feed, spec, department, batch_id)
-        if len(mapped.issues):
-            issues.append(mapped.issues.assign(row=mapped.issues["row"] + rows))
-        frames.append(mapped.frame)
-        rows += len(mapped.frame)
-        if not period:
-            cursor = batch.cursor
+    run = map_batches(connector.read(None if period else saved_cursor), feed, spec, department,
+                      batch_id)
+    cursor = run.cursor if run.batches and not period else saved_cursor
     stage = _stage_dir(settings, run_id, key)
     stage.mkdir(parents=True, exist_ok=True)
-    frame = (pd.concat(frames, ignore_index=True) if frames
-             else _empty_frame(dataset))
-    issue_frame = (pd.concat(issues, ignore_index=True) if issues
+    frame = run.frame if run.frame is not None else _empty_frame(dataset)
+    issue_frame = (run.issues if run.issues is not None
                    else pd.DataFrame({"row": pd.Series([], dtype="int64")}))
     _log.info("%s/%s/%s: extracted %d rows as batch %s", key.department, key.source,
-              key.dataset, rows, batch_id)
-    return {**key.as_dict(), "run_id": run_id, "batch_id": batch_id, "extracted": rows,
+              key.dataset, run.rows, batch_id)
+    return {**key.as_dict(), "run_id": run_id, "batch_id": batch_id, "extracted": run.rows,
             "cursor": cursor, "frame": _write(frame, stage / "frame.parquet"),
             "issues": _write(issue_frame, stage / "issues.parquet"),
             "extracted_at": datetime.now(UTC).isoformat()}
@@ -242,7 +232,7 @@ def validate(extracted: dict) -> dict:
     frame = _read_standard(extracted["frame"], name)
     issues = pd.read_parquet(extracted["issues"])
     outcome = validate_frame(frame, dataset_spec(name), issues if len(issues) else None,
-                             _thresholds(department, name))
+                             validation_thresholds(department, name))
     stage = Path(extracted["frame"]).parent
     quarantine = outcome.quarantine.copy()
     rows = quarantine["row"].to_numpy(dtype="int64")
@@ -257,7 +247,8 @@ def validate(extracted: dict) -> dict:
     return result
 
 
-def _thresholds(department: Department, dataset: str) -> Thresholds:
+def validation_thresholds(department: Department, dataset: str) -> Thresholds:
+    """The department's quarantine thresholds for ``dataset``, as validation takes them."""
     configured = department.thresholds_for(dataset)
     return Thresholds(max_count=configured.max_quarantined, max_ratio=configured.max_ratio,
                       min_batch_size=configured.min_batch_size)

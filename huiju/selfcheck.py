@@ -19,10 +19,11 @@ import pandas as pd
 from connectors.files import FileSource, FileSourceConfig
 
 # expectations.validate imports Great Expectations, which must come before Airflow
-from expectations.validate import Outcome, Thresholds
+from expectations.validate import Outcome
 from expectations.validate import validate as validate_frame
 from huiju.departments import Department, Feed, Source
-from huiju.mapping import map_batch
+from huiju.mapping import map_batches
+from huiju.pipeline import validation_thresholds
 
 # FileSourceConfig options that describe a file's layout, worth keeping from the feed.
 LAYOUT_OPTIONS = ("encoding", "delimiter", "skip_rows", "header_rows", "sheet", "records_path",
@@ -59,21 +60,11 @@ def check_file(department: Department, dataset: str, path: Path,
         shutil.copy(path, Path(folder) / path.name)
         config = FileSourceConfig(directory=folder, patterns=[path.name], **options)
         batch_id = datetime.now(UTC).strftime("%Y%m%d") + "00001"
-        frames, issues, offset = [], [], 0
-        for batch in FileSource(config).read(None):
-            mapped = map_batch(batch, feed, feed.spec, department, batch_id)
-            frames.append(mapped.frame)
-            if len(mapped.issues):
-                issues.append(mapped.issues.assign(row=mapped.issues["row"] + offset))
-            offset += len(mapped.frame)
-    if not frames:
+        run = map_batches(FileSource(config).read(None), feed, feed.spec, department, batch_id)
+    if run.frame is None:
         raise ValueError(f"{path}: no rows read")
-    frame = pd.concat(frames, ignore_index=True)
-    configured = department.thresholds_for(dataset)
-    outcome = validate_frame(frame, feed.spec,
-                             pd.concat(issues, ignore_index=True) if issues else None,
-                             Thresholds(configured.max_quarantined, configured.max_ratio,
-                                        configured.min_batch_size))
+    outcome = validate_frame(run.frame, feed.spec, run.issues,
+                             validation_thresholds(department, dataset))
     rejections = outcome.quarantine.rename(columns={"_source_ref": "source_ref"})
     # name the department's file, not the temporary copy
     rejections["source_ref"] = rejections["source_ref"].str.replace(
