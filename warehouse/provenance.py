@@ -5,6 +5,11 @@ the data set — its business key (several columns joined by ``KEY_SEPARATOR``).
 one core row gathers its current version, the versions before it (history), the batches that
 inserted, updated or deleted it, the raw landings of its source records and any quarantine
 entries of those records.
+
+Which batches touched a row is read from its versions: every version (history and current)
+carries the ``batch_id`` that wrote it. The first version was an insert
+(``updated_at = first_loaded_at``), a version marked ``is_deleted`` a delete, any other an
+update. ``batch_changes`` reads the same the other way: every row a batch changed.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ class Trail:
     business_key: tuple
     current: dict | None = None  # the core row's provenance columns (None: never loaded)
     versions: list[dict] = field(default_factory=list)  # history, oldest first
-    batches: list[dict] = field(default_factory=list)  # batch_record ⋈ audit.batch
+    batches: list[dict] = field(default_factory=list)  # one per version, with audit.batch
     landings: list[dict] = field(default_factory=list)  # raw.record rows
     quarantine: list[dict] = field(default_factory=list)  # quarantine.record rows
 
@@ -123,24 +128,64 @@ def _trail(conn: sa.Connection, spec: DataSetSpec, row: dict) -> Trail:
                               .order_by(history.c.version_valid_from, history.c.history_id))
         .mappings()]
 
-    links, batch = table(AUDIT, "batch_record"), table(AUDIT, "batch")
-    joined = links.join(batch, sa.and_(*(links.c[c] == batch.c[c] for c in (
-        "department_code", "source_system", "dataset", "batch_id"))))
-    trail.batches = [dict(r) for r in conn.execute(
-        sa.select(links.c.batch_id, links.c.action, links.c.source_system, links.c.source_ref,
-                  links.c.source_hash, links.c.record_id, batch.c.loaded_at, batch.c.run_id,
-                  batch.c.code_version)
-        .select_from(joined)
-        .where(links.c.dataset == spec.name, links.c.department_code == department,
-               links.c.business_key == trail.key_text)
-        .order_by(batch.c.loaded_at)).mappings()]
-
+    trail.batches = _batches(conn, spec.name, department, [*trail.versions, trail.current])
     refs = {trail.current["source_ref"]} | {v["source_ref"] for v in trail.versions} \
         | {b["source_ref"] for b in trail.batches}
     trail.landings = _landings(conn, spec.name, department, refs)
     record_ids = {trail.current["record_id"]} - {None}
     trail.quarantine = _quarantine(conn, spec.name, department, refs, record_ids)
     return trail
+
+
+LINK_COLUMNS = ("batch_id", "source_system", "source_ref", "source_hash", "record_id")
+
+
+def _action(version: dict) -> str:
+    if version["updated_at"] == version["first_loaded_at"]:
+        return "insert"
+    return "delete" if version["is_deleted"] else "update"
+
+
+def _batches(conn: sa.Connection, name: str, department: str,
+             versions: list[dict]) -> list[dict]:
+    """The batch that wrote each version, oldest first, with its audit.batch record."""
+    batch = table(AUDIT, "batch")
+    audit = {(r.source_system, r.batch_id): r for r in conn.execute(
+        sa.select(batch.c.source_system, batch.c.batch_id, batch.c.loaded_at, batch.c.run_id,
+                  batch.c.code_version)
+        .where(batch.c.dataset == name, batch.c.department_code == department,
+               batch.c.batch_id.in_(sorted({v["batch_id"] for v in versions}))))}
+    links = []
+    for version in versions:
+        found = audit.get((version["source_system"], version["batch_id"]))
+        links.append({**{c: version[c] for c in LINK_COLUMNS}, "action": _action(version),
+                      "loaded_at": found.loaded_at if found else None,
+                      "run_id": found.run_id if found else None,
+                      "code_version": found.code_version if found else None})
+    return links
+
+
+def batch_changes(engine: sa.Engine, name: str, batch_id: str,
+                  department: str | None = None) -> list[dict]:
+    """Every core row batch ``batch_id`` of data set ``name`` inserted, updated or deleted.
+
+    Each: the department and business key, ``action``, and the source the batch loaded.
+    """
+    spec = dataset_spec(name)
+    key = ("department_code", *spec.business_key)
+    parts = []
+    for source in (core_table(spec), history_table(spec)):
+        action = sa.case((source.c.updated_at == source.c.first_loaded_at, "insert"),
+                         (source.c.is_deleted, "delete"), else_="update")
+        where = [source.c.batch_id == batch_id]
+        if department:
+            where.append(source.c.department_code == department)
+        parts.append(sa.select(*(source.c[c] for c in (*key, *LINK_COLUMNS)),
+                               action.label("action")).where(*where))
+    union = sa.union_all(*parts).subquery()
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(
+            sa.select(union).order_by(*(union.c[c] for c in key))).mappings()]
 
 
 def _landings(conn: sa.Connection, name: str, department: str, refs: set[str]) -> list[dict]:

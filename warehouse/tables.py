@@ -19,8 +19,7 @@ RAW, CORE, QUARANTINE, AUDIT = "raw", "core", "quarantine", "audit"
 LAYERS = (RAW, CORE, QUARANTINE, AUDIT)
 
 HISTORY_SUFFIX = "_history"
-# Several business-key columns are joined with this in audit.batch_record.business_key and
-# in `huiju trace --dataset`.
+# Several business-key columns are joined with this in `huiju trace --dataset`.
 KEY_SEPARATOR = "|"
 
 # Provenance columns every core row carries besides the exchange columns (batch_id is one).
@@ -228,22 +227,6 @@ def _add_audit(metadata: sa.MetaData) -> None:
                                 name="pk_cursor_state"),
         schema=AUDIT,
         comment="incremental cursor per department/source/data set, committed with its batch",
-    )
-    sa.Table(
-        "batch_record", metadata,
-        sa.Column("batch_record_id", _identity(), sa.Identity(), primary_key=True),
-        *(sa.Column(c, sa.String(64 if c != "batch_id" else 13), nullable=False)
-          for c in batch_key),
-        sa.Column("business_key", sa.Text(), nullable=False,
-                  comment=f"business-key values joined by '{KEY_SEPARATOR}'"),
-        sa.Column("record_id", sa.String(64)),
-        sa.Column("source_ref", sa.Text(), nullable=False),
-        sa.Column("source_hash", sa.String(64), nullable=False),
-        sa.Column("action", sa.String(8), nullable=False),
-        sa.CheckConstraint("action IN ('insert', 'update', 'delete')", name="action"),
-        sa.Index("ix_batch_record_key", "dataset", "business_key"),
-        schema=AUDIT,
-        comment="every core row a batch inserted, updated or deleted",
     )
 
 

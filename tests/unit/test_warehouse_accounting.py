@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from schemas.catalog import dataset
-from warehouse.load import AccountingError, check_accounting, key_text
+from warehouse.load import AccountingError, check_accounting
 from warehouse.synthetic import load_request, quarantine_frame, standard_frame
 
 SPEC = dataset("penalty")
@@ -56,5 +56,9 @@ def test_a_record_cannot_both_pass_and_fail():
         check_accounting(SPEC, req)
 
 
-def test_key_text_joins_columns():
-    assert key_text(["SC123", "饼干", "100g"]) == "SC123|饼干|100g"
+def test_rows_must_carry_the_batch_id_they_are_loaded_under():
+    # provenance reads "which batch wrote this version" from the row's batch_id
+    req = request()
+    req.rows.loc[2, "batch_id"] = "2025123100009"
+    with pytest.raises(AccountingError, match="batch_id other than 2026010100001"):
+        check_accounting(SPEC, req)

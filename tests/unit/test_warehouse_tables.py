@@ -81,7 +81,7 @@ def test_names_follow_the_contract():
             name = item.name if isinstance(item.name, str) else str(item.name)
             assert len(name) <= 63, name  # PostgreSQL's identifier limit
     assert {"raw.record", "quarantine.record", "audit.run", "audit.batch",
-            "audit.cursor_state", "audit.batch_record"} <= set(md.tables)
+            "audit.cursor_state"} <= set(md.tables)
 
 
 def test_a_field_named_like_a_warehouse_column_is_refused():
@@ -99,4 +99,4 @@ def test_every_table_creates_on_embedded_sqlite():
     for spec in datasets():
         assert {spec.name, spec.name + "_history"} <= set(inspector.get_table_names(CORE))
     assert inspector.get_table_names("audit") == sorted(
-        ["batch", "batch_record", "cursor_state", "run"])
+        ["batch", "cursor_state", "run"])
