@@ -2,7 +2,7 @@
 
 Everything a batch writes is committed in one transaction, or nothing is:
 
-1. land every extracted row in ``raw.record``;
+1. land every extracted row in ``raw.part`` / ``raw.record`` (``warehouse.landing``);
 2. copy the passed rows into a temporary staging table (PostgreSQL: ``COPY`` from CSV made by
    Arrow; SQLite: ``executemany``);
 3. copy the current version of every row whose ``source_hash`` changed into
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from schemas.catalog import all_fields, dataset
 from schemas.model import DataSetSpec
 from warehouse.engine import BEGIN_OPTION
+from warehouse.landing import FORMAT, PART_ROWS, encode_part
 from warehouse.tables import (
     AUDIT,
     PROVENANCE_COLUMNS,
@@ -233,18 +235,25 @@ def _ts(value: datetime) -> sa.BindParameter:
 # --- raw landing -------------------------------------------------------------------------
 
 def _land_raw(conn: sa.Connection, request: LoadRequest, now: datetime) -> None:
-    raw = table(RAW, "record")
+    """Every extracted row into ``raw.part`` (compressed records) and ``raw.record``."""
+    raw, part = request.raw, table(RAW, "part")
+    records = pa.array(raw["record"], type=pa.large_string(), from_pandas=True)
+    part_ids = []
+    for part_no, start in enumerate(range(0, len(raw), PART_ROWS)):
+        chunk = records.slice(start, PART_ROWS)
+        part_ids.append(conn.execute(part.insert().values(
+            department_code=request.department_code, source_system=request.source_system,
+            dataset=request.dataset, batch_id=request.batch_id, part_no=part_no,
+            rows=len(chunk), format=FORMAT, records=encode_part(chunk),
+            extracted_at=request.extracted_at or now).returning(part.c.part_id)).scalar_one())
+    positions = np.arange(len(raw))
     frame = pd.DataFrame({
-        "department_code": request.department_code,
-        "source_system": request.source_system,
-        "dataset": request.dataset,
-        "batch_id": request.batch_id,
-        "source_ref": request.raw["_source_ref"].to_numpy(),
-        "source_hash": request.raw["_source_hash"].to_numpy(),
-        "record": request.raw["record"].to_numpy(),
-        "extracted_at": request.extracted_at or now,
-    }, index=range(len(request.raw)))
-    _bulk_insert(conn, raw, frame, json_columns=("record",))
+        "part_id": np.asarray(part_ids, dtype="int64")[positions // PART_ROWS],
+        "row_no": positions % PART_ROWS,
+        "source_ref": raw["_source_ref"].to_numpy(),
+        "source_hash": raw["_source_hash"].to_numpy(),
+    }, index=range(len(raw)))
+    _bulk_insert(conn, table(RAW, "record"), frame)
 
 
 # --- staging -----------------------------------------------------------------------------
@@ -324,8 +333,10 @@ def _arrow_type(column: sa.Column) -> pa.DataType:
     kind = column.type
     if isinstance(kind, sa.Boolean):
         return pa.bool_()
-    if isinstance(kind, sa.Integer):
+    if isinstance(kind, sa.BigInteger):
         return pa.int64()
+    if isinstance(kind, sa.Integer):
+        return pa.int32()
     if isinstance(kind, sa.Numeric):
         return pa.decimal128(kind.precision, kind.scale)
     if isinstance(kind, sa.Date):
@@ -355,7 +366,7 @@ def _arrow(frame: pd.DataFrame, target: sa.Table) -> pa.Table:
 
 
 def _bulk_insert(conn: sa.Connection, target: sa.Table, frame: pd.DataFrame, *,
-                 json_columns: tuple[str, ...] = (), pause: str | None = None) -> None:
+                 pause: str | None = None) -> None:
     data = _arrow(frame, target)
     if conn.dialect.name == "postgresql":
         _copy(conn, target, data, pause)
@@ -368,9 +379,6 @@ def _bulk_insert(conn: sa.Connection, target: sa.Table, frame: pd.DataFrame, *,
         columns = [c.cast(pa.string()) if pa.types.is_decimal(c.type) else c
                    for c in chunk.columns]
         records = pa.Table.from_arrays(columns, names=chunk.column_names).to_pylist()
-        for name in json_columns:
-            for record in records:
-                record[name] = json.loads(record[name])
         conn.execute(target.insert(), records)
         if pause:
             pause_point(pause)

@@ -14,6 +14,7 @@ update. ``batch_changes`` reads the same the other way: every row a batch change
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -21,12 +22,12 @@ import sqlalchemy as sa
 from schemas.catalog import dataset as dataset_spec
 from schemas.catalog import datasets
 from schemas.model import DataSetSpec
+from warehouse import landing
 from warehouse.tables import (
     AUDIT,
     CORE,
     KEY_SEPARATOR,
     QUARANTINE,
-    RAW,
     core_table,
     history_table,
     table,
@@ -46,7 +47,7 @@ class Trail:
     current: dict | None = None  # the core row's provenance columns (None: never loaded)
     versions: list[dict] = field(default_factory=list)  # history, oldest first
     batches: list[dict] = field(default_factory=list)  # one per version, with audit.batch
-    landings: list[dict] = field(default_factory=list)  # raw.record rows
+    landings: list[dict] = field(default_factory=list)  # raw.record ⋈ raw.part, with record
     quarantine: list[dict] = field(default_factory=list)  # quarantine.record rows
 
     @property
@@ -99,7 +100,7 @@ def _find_core_rows(conn: sa.Connection, spec: DataSetSpec, record: str, *,
         keys = conn.execute(sa.select(history.c.department_code,
                                       *(history.c[k] for k in spec.business_key))
                             .where(history.c.source_ref == record).distinct()).all()
-        raw = table(RAW, "record")
+        raw = landing.landings()
         hashes = sa.select(raw.c.department_code, raw.c.source_hash).where(
             raw.c.source_ref == record, raw.c.dataset == spec.name)
         found = [dict(zip(("department_code", *spec.business_key), k, strict=True))
@@ -189,13 +190,15 @@ def batch_changes(engine: sa.Engine, name: str, batch_id: str,
 
 
 def _landings(conn: sa.Connection, name: str, department: str, refs: set[str]) -> list[dict]:
-    raw = table(RAW, "record")
-    return [dict(r) for r in conn.execute(
+    raw = landing.landings()
+    rows = [dict(r) for r in conn.execute(
         sa.select(raw.c.batch_id, raw.c.source_system, raw.c.source_ref, raw.c.source_hash,
-                  raw.c.extracted_at, raw.c.record)
+                  raw.c.extracted_at, raw.c.part_id, raw.c.row_no)
         .where(raw.c.dataset == name, raw.c.department_code == department,
                raw.c.source_ref.in_(sorted(refs)))
-        .order_by(raw.c.raw_id)).mappings()]
+        .order_by(raw.c.part_id, raw.c.row_no)).mappings()]
+    texts = landing.records(conn, [(r["part_id"], r["row_no"]) for r in rows])
+    return [{**r, "record": json.loads(texts[(r["part_id"], r["row_no"])])} for r in rows]
 
 
 def _quarantine(conn: sa.Connection, name: str, department: str, refs: set[str],
@@ -211,7 +214,7 @@ def _quarantine(conn: sa.Connection, name: str, department: str, refs: set[str],
 
 
 def _unloaded_trails(conn: sa.Connection, record: str, names: set[str]) -> list[Trail]:
-    raw, q = table(RAW, "record"), table(QUARANTINE, "record")
+    raw, q = landing.landings(), table(QUARANTINE, "record")
     seen = conn.execute(
         sa.union(sa.select(raw.c.dataset, raw.c.department_code).where(raw.c.source_ref == record),
                  sa.select(q.c.dataset, q.c.department_code).where(

@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.catalog import all_fields, dataset
 from schemas.code_tables import code_table
@@ -87,20 +88,28 @@ def standard_frame(name: str, ids, *, batch_id: str = "2026010100001",
     return frame[[f.name for f in all_fields(spec)] + ["_source_ref", "_source_hash"]]
 
 
-def raw_frame(rows: pd.DataFrame, width: int = 12) -> pd.DataFrame:
+def raw_frame(rows: pd.DataFrame, width: int | None = None) -> pd.DataFrame:
     """The raw landing frame for ``rows``: a legacy-looking JSON record per row.
 
-    The record holds the row's first ``width`` columns as text (a legacy row as a connector
-    would extract it), built by vectorised concatenation: synthetic values need no escaping.
+    The record holds the row's columns (the first ``width``, if given) as text — a legacy row
+    as a connector would extract it, about as wide as the standard one — built by vectorised
+    concatenation: synthetic values need no escaping.
     """
     values = rows.drop(columns=["_source_ref", "_source_hash"]).iloc[:, :width]
-    record = pd.Series("{", index=rows.index, dtype="str")
+    def literal(text: str) -> pa.Scalar:
+        return pa.scalar(text, pa.large_string())
+
+    pieces: list = [literal("{")]
     for number, name in enumerate(values.columns):
-        text = values[name].astype("str").fillna("")
-        record = record + ("" if number == 0 else ",") + f'"{name}":"' + text + '"'
+        text = pa.array(values[name].astype("str").fillna(""), type=pa.large_string())
+        pieces += [literal(("" if number == 0 else ",") + f'"{name}":"'), text, literal('"')]
+    pieces.append(literal("}"))
+    if len(pieces) == 2:  # no columns: no array to take the length from
+        pieces.insert(1, pa.array([""] * len(rows), type=pa.large_string()))
+    record = pc.binary_join_element_wise(*pieces, literal(""))
     return pd.DataFrame({"_source_ref": rows["_source_ref"].to_numpy(),
                          "_source_hash": rows["_source_hash"].to_numpy(),
-                         "record": (record + "}").to_numpy()})
+                         "record": pd.Series(record, dtype="str")})
 
 
 def empty_quarantine() -> pd.DataFrame:

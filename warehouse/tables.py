@@ -134,21 +134,37 @@ def _add_dataset(metadata: sa.MetaData, spec: DataSetSpec) -> None:
 
 
 def _add_raw(metadata: sa.MetaData) -> None:
+    # Layout and reasons: warehouse/landing.py.
     sa.Table(
-        "record", metadata,
-        sa.Column("raw_id", _identity(), sa.Identity(), primary_key=True),
+        "part", metadata,
+        sa.Column("part_id", _identity(), sa.Identity(), primary_key=True),
         sa.Column("department_code", sa.String(32), nullable=False),
         sa.Column("source_system", sa.String(64), nullable=False),
         sa.Column("dataset", sa.String(64), nullable=False),
         sa.Column("batch_id", sa.String(13), nullable=False),
+        sa.Column("part_no", sa.Integer(), nullable=False, comment="position in the batch"),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("format", sa.String(32), nullable=False),
+        # PostgreSQL: STORAGE EXTERNAL (set by the migration; Alembic does not compare it).
+        sa.Column("records", sa.LargeBinary(), nullable=False,
+                  comment="the canonical JSON of each row as extracted, compressed together"),
+        sa.Column("extracted_at", _timestamp(), nullable=False),
+        sa.UniqueConstraint("department_code", "source_system", "dataset", "batch_id",
+                            "part_no", name="uq_part_batch"),
+        schema=RAW,
+        comment="extracted rows, as extracted, in compressed parts of a batch (landing)",
+    )
+    sa.Table(
+        "record", metadata,
+        # No foreign key to raw.part: checking it per row would cost as much as the landing.
+        sa.Column("part_id", sa.BigInteger(), nullable=False),
+        sa.Column("row_no", sa.Integer(), nullable=False, comment="position in the part"),
         sa.Column("source_ref", sa.Text(), nullable=False),
         sa.Column("source_hash", sa.String(64), nullable=False),
-        sa.Column("record", _json(), nullable=False, comment="legacy values as extracted"),
-        sa.Column("extracted_at", _timestamp(), nullable=False),
-        # No index by batch: landing speed matters more than a rare audit query.
+        sa.PrimaryKeyConstraint("part_id", "row_no", name="pk_record"),
         sa.Index("ix_record_source_ref", "source_ref"),
         schema=RAW,
-        comment="every extracted row, as extracted (landing)",
+        comment="every extracted row: its source reference and hash, and where it landed",
     )
 
 

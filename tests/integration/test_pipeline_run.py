@@ -185,9 +185,9 @@ def test_run_accounts_for_every_row_and_quarantines_the_planted_defects(
         assert batch["extracted"] == counts[(department, dataset)], where
         assert batch["extracted"] == (batch["passed"] + batch["quarantined"]
                                       + batch["superseded"]), where
-        assert scalar(url, "SELECT count(*) FROM raw.record WHERE department_code = :d AND "
-                           "dataset = :s AND batch_id = :b", d=department, s=dataset,
-                      b=batch["batch_id"]) == batch["extracted"], where
+        assert scalar(url, "SELECT count(*) FROM raw.record JOIN raw.part USING (part_id) "
+                           "WHERE department_code = :d AND dataset = :s AND batch_id = :b",
+                      d=department, s=dataset, b=batch["batch_id"]) == batch["extracted"], where
         assert scalar(url, "SELECT count(DISTINCT source_ref) FROM quarantine.record WHERE "
                            "department_code = :d AND dataset = :s AND batch_id = :b",
                       d=department, s=dataset, b=batch["batch_id"]) == batch["quarantined"]

@@ -20,7 +20,7 @@ from warehouse.migrate import pending_changes, upgrade
 from warehouse.provenance import batch_changes
 from warehouse.synthetic import load_request, standard_frame
 
-TABLES = ("raw.record", "core.penalty", "core.penalty_history", "quarantine.record",
+TABLES = ("raw.part", "raw.record", "core.penalty", "core.penalty_history", "quarantine.record",
           "audit.run", "audit.batch", "audit.cursor_state")
 
 # The child loads the second batch with small COPY chunks, so it pauses with more to send.

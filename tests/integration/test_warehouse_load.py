@@ -11,6 +11,8 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
+import warehouse.load
+from warehouse import landing
 from warehouse.load import AccountingError, load_batch
 from warehouse.provenance import batch_changes
 from warehouse.synthetic import load_request, standard_frame
@@ -148,6 +150,25 @@ def test_audit_counts_balance_and_cursor_commits_with_the_batch(engine):
     stored = cursor[0] if isinstance(cursor[0], dict) else json.loads(cursor[0])
     assert stored == {"updated_at": "2026-01-01T08:00:00+08:00"}
     assert cursor[1] == "2026010100001"
+
+
+def test_every_extracted_row_lands_once_exactly_as_extracted(engine, monkeypatch):
+    # small parts, so that a batch spans several and the last is short
+    monkeypatch.setattr(warehouse.load, "PART_ROWS", 7)
+    request = load_request("penalty", penalty(range(12)), batch_id="2026010100001",
+                           quarantined=penalty(range(20, 23)), superseded=penalty([30]))
+    load_batch(engine, request)
+    assert rows_of(engine, "SELECT part_no, rows FROM raw.part ORDER BY part_no") == [
+        (0, 7), (1, 7), (2, 2)]
+    with engine.connect() as conn:
+        raw = landing.landings()
+        landed = conn.execute(sa.select(raw).order_by(raw.c.part_id, raw.c.row_no)).mappings().all()
+        texts = landing.records(conn, [(r["part_id"], r["row_no"]) for r in landed])
+    assert [r["source_ref"] for r in landed] == request.raw["_source_ref"].tolist()
+    assert [r["source_hash"] for r in landed] == request.raw["_source_hash"].tolist()
+    assert [texts[(r["part_id"], r["row_no"])] for r in landed] == request.raw["record"].tolist()
+    assert {(r["department_code"], r["dataset"], r["batch_id"]) for r in landed} == {
+        (DEPT, "penalty", "2026010100001")}
 
 
 def test_quarantine_opens_then_resolves_when_the_record_loads_cleanly(engine):

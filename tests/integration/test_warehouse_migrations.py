@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.script import ScriptDirectory
 
 from huiju.cli import main
 from schemas.catalog import datasets
+from warehouse import landing
 from warehouse.engine import create_warehouse_engine
 from warehouse.migrate import alembic_config, current, head, pending_changes, upgrade
 from warehouse.tables import AUDIT, CORE, QUARANTINE, RAW
@@ -29,7 +32,7 @@ def test_upgrade_creates_every_table_and_leaves_nothing_to_migrate(warehouse_url
     core = set(inspector.get_table_names(CORE))
     for spec in datasets():
         assert {spec.name, f"{spec.name}_history"} <= core, spec.name
-    assert inspector.get_table_names(RAW) == ["record"]
+    assert inspector.get_table_names(RAW) == ["part", "record"]
     assert inspector.get_table_names(QUARANTINE) == ["record"]
     assert set(inspector.get_table_names(AUDIT)) == {"run", "batch", "cursor_state"}
     # Autogenerate against the upgraded database finds nothing: the migrations are current
@@ -58,19 +61,64 @@ def test_sqlite_layers_are_attached_files_with_a_rollback_journal(tmp_path):
         "audit.db", "core.db", "huiju.db", "quarantine.db", "raw.db"]
 
 
-def test_a_warehouse_at_the_previous_revision_upgrades_and_downgrades(warehouse_url):
-    # A warehouse deployed before the newest revision is brought to head by `huiju db upgrade`,
-    # and the newest revision can be stepped back.
+OLD_LANDINGS = [  # raw.record rows as revision a576c83b7552 kept them: one JSON value each
+    ("D1", "案件系统", "penalty", "2026010100001", "t#pk=1", '{"案件编号":"CF1","金额":1.5}'),
+    ("D1", "案件系统", "penalty", "2026010100001", "t#pk=2", '{"案件编号":"CF2","金额":null}'),
+    ("D2", "drop", "site", "2026010100007", "f.csv:line 2", '{"名称":"工地, 甲"}'),
+]
+
+
+def test_landed_rows_survive_the_upgrade_to_parts_and_the_downgrade(warehouse_url):
+    # A warehouse deployed at the revision before raw.part: its landed JSON rows are packed
+    # into parts by `huiju db upgrade`, readable by source reference, and unpacked by a
+    # downgrade with the same text (whose sha256 is the source_hash).
     engine = create_warehouse_engine(warehouse_url)
-    script = ScriptDirectory.from_config(alembic_config())
-    previous = script.get_revision(head()).down_revision
-    upgrade(engine, previous)
-    assert current(engine) == previous
+    upgrade(engine, "a576c83b7552")
+    with engine.begin() as conn:
+        for dept, system, name, batch, ref, text in OLD_LANDINGS:
+            conn.execute(sa.text(
+                "INSERT INTO raw.record (department_code, source_system, dataset, batch_id, "
+                "source_ref, source_hash, record, extracted_at) VALUES (:d, :s, :n, :b, :r, :h, "
+                f"{'CAST(:t AS json)' if engine.dialect.name == 'postgresql' else ':t'}, :at)"),
+                dict(d=dept, s=system, n=name, b=batch, r=ref, h=sha256(text), t=text,
+                     at=datetime(2026, 1, 1, tzinfo=UTC)))
     assert main(["db", "upgrade", "--url", warehouse_url]) == 0
     assert current(engine) == head()
+    with engine.connect() as conn:
+        raw = landing.landings()
+        found = conn.execute(sa.select(raw).order_by(raw.c.part_id, raw.c.row_no)).mappings().all()
+        assert [(r["department_code"], r["dataset"], r["batch_id"], r["source_ref"], r["row_no"])
+                for r in found] == [("D1", "penalty", "2026010100001", "t#pk=1", 0),
+                                    ("D1", "penalty", "2026010100001", "t#pk=2", 1),
+                                    ("D2", "site", "2026010100007", "f.csv:line 2", 0)]
+        texts = landing.records(conn, [(r["part_id"], r["row_no"]) for r in found])
+        assert [texts[(r["part_id"], r["row_no"])] for r in found] == [
+            t for *_, t in OLD_LANDINGS]
+        assert [r["source_hash"] for r in found] == [sha256(t) for *_, t in OLD_LANDINGS]
+    assert pending_changes(engine) == []
+
     with engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "-1")
-    assert current(engine) == previous
+        command.downgrade(alembic_config(conn), "a576c83b7552")
+    with engine.connect() as conn:
+        back = conn.execute(sa.text("SELECT source_ref, CAST(record AS TEXT) FROM raw.record "
+                                    "ORDER BY raw_id")).all()
+    assert [tuple(r) for r in back] == [(ref, text) for *_, ref, text in OLD_LANDINGS]
     upgrade(engine)
     assert pending_changes(engine) == []
+    engine.dispose()
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@pytest.mark.postgres
+def test_compressed_parts_are_not_compressed_again(pg_url):
+    engine = create_warehouse_engine(pg_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        storage = conn.execute(sa.text(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = 'raw.part'::regclass "
+            "AND attname = 'records'")).scalar()
+    assert storage == "e"  # EXTERNAL: out of line, never compressed by PostgreSQL
     engine.dispose()
