@@ -1,12 +1,16 @@
-"""What is still quarantined, per department: listing and export for the departments.
+"""What is still quarantined, per department: listing, export, and resolving by hand.
 
 A quarantined record stays ``open`` until a later batch of the same department and data set
 loads it cleanly (the department fixed it at the source); the load marks it ``resolved``.
+Some records no batch can resolve: a line the connector could not read has no business key,
+so its corrected values, re-sent in another file, are a new record. A data engineer resolves
+those by hand, naming who and why (``resolve``); failing again reopens them.
 """
 
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -15,7 +19,8 @@ from warehouse.tables import QUARANTINE, table
 
 EXPORT_COLUMNS = ("department_code", "dataset", "source_system", "source_ref", "record_id",
                   "batch_id", "rule_id", "family", "field", "message_zh", "message_en",
-                  "raw_value", "status", "first_seen_at", "last_seen_at")
+                  "raw_value", "status", "first_seen_at", "last_seen_at", "resolved_batch_id",
+                  "resolved_at", "resolved_by", "resolution_note")
 
 
 def quarantined(engine: sa.Engine, *, department: str | None = None, dataset: str | None = None,
@@ -33,6 +38,33 @@ def quarantined(engine: sa.Engine, *, department: str | None = None, dataset: st
                            record.c.rule_id)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+class NothingToResolve(LookupError):
+    """No open quarantine row matches."""
+
+
+def resolve(engine: sa.Engine, *, department: str, dataset: str, source_ref: str,
+            reason: str, by: str, rule_id: str | None = None) -> int:
+    """Resolve the open failures of one record by hand; returns how many rows were resolved."""
+    if not reason.strip() or not by.strip():
+        raise ValueError("resolving by hand needs a reason and who resolves")
+    record = table(QUARANTINE, "record")
+    where = [record.c.department_code == department, record.c.dataset == dataset,
+             record.c.source_ref == source_ref, record.c.status == "open"]
+    if rule_id:
+        where.append(record.c.rule_id == rule_id)
+    with engine.begin() as conn:
+        resolved = conn.execute(
+            sa.update(record).where(*where).values(
+                status="resolved", resolved_at=datetime.now(UTC), resolved_by=by.strip(),
+                resolution_note=reason.strip()),
+            execution_options={"preserve_rowcount": True}).rowcount
+    if not resolved:
+        rule = f" rule {rule_id}" if rule_id else ""
+        raise NothingToResolve(f"no open quarantine row for {department}/{dataset} "
+                               f"{source_ref}{rule}")
+    return resolved
 
 
 def write_rejections(rows: list[dict], path: Path, columns=EXPORT_COLUMNS) -> Path:

@@ -490,13 +490,18 @@ def _write_quarantine(conn: sa.Connection, clean: sa.Table, request: LoadRequest
                 "record": json.loads(row["record"]),
                 "status": "open",
                 "resolved_batch_id": None,
+                "resolved_at": None,
+                "resolved_by": None,
+                "resolution_note": None,
                 "first_seen_at": now,
                 "last_seen_at": now,
             })
         insert = _insert(conn, quarantine)
+        # failing again reopens a resolved failure
         moving = ("source_system", "source_hash", "record_id", "batch_id", "family",
                   "message_zh", "message_en", "raw_value", "record", "status",
-                  "resolved_batch_id", "last_seen_at")
+                  "resolved_batch_id", "resolved_at", "resolved_by", "resolution_note",
+                  "last_seen_at")
         conn.execute(insert.on_conflict_do_update(
             index_elements=["department_code", "dataset", "source_ref", "rule_id", "field"],
             set_={c: insert.excluded[c] for c in moving}), records)
@@ -517,7 +522,7 @@ def _write_quarantine(conn: sa.Connection, clean: sa.Table, request: LoadRequest
                    sa.select(clean.c.source_ref).where(*passed_here)),
                quarantine.c.record_id.in_(sa.select(clean.c.record_id).where(*passed_here)),
                quarantine.c.source_ref.in_(current)),
-    ).values(status="resolved", resolved_batch_id=request.batch_id))
+    ).values(status="resolved", resolved_batch_id=request.batch_id, resolved_at=_ts(now)))
 
 
 def _text_or_none(value) -> str | None:

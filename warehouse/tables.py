@@ -188,7 +188,12 @@ def _add_quarantine(metadata: sa.MetaData) -> None:
         sa.Column("raw_value", sa.Text()),
         sa.Column("record", _json(), nullable=False),
         sa.Column("status", sa.String(8), nullable=False, server_default="open"),
-        sa.Column("resolved_batch_id", sa.String(13)),
+        sa.Column("resolved_batch_id", sa.String(13)),  # the batch that loaded it cleanly
+        sa.Column("resolved_at", _timestamp()),
+        # Resolved by hand (huiju quarantine resolve): who, and why — a record no batch can
+        # resolve, such as an unreadable line re-sent in another file.
+        sa.Column("resolved_by", sa.String(128)),
+        sa.Column("resolution_note", sa.Text()),
         sa.Column("first_seen_at", _timestamp(), nullable=False),
         sa.Column("last_seen_at", _timestamp(), nullable=False),
         sa.CheckConstraint("status IN ('open', 'resolved')", name="status"),

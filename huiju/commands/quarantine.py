@@ -1,4 +1,4 @@
-"""``huiju quarantine``: list or export the records still quarantined, per department."""
+"""``huiju quarantine``: list, export or resolve by hand the quarantined records."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("quarantine", help="list or export quarantined records")
+    parser = sub.add_parser("quarantine", help="list, export or resolve quarantined records")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, help_text in (("list", "print what is quarantined"),
                             ("export", "write what is quarantined to a CSV file")):
@@ -19,6 +19,38 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "export":
             action.add_argument("--out", required=True, type=Path, help="CSV file to write")
         action.set_defaults(handler=_run)
+    resolve = actions.add_parser(
+        "resolve", help="resolve one record's open failures by hand, saying who and why",
+        description="For a record no batch can resolve (an unreadable line re-sent corrected "
+                    "in another file). The reason and name are kept for the auditors; the "
+                    "record reopens if it fails again.")
+    resolve.add_argument("--department", metavar="CODE", required=True)
+    resolve.add_argument("--dataset", metavar="NAME", required=True)
+    resolve.add_argument("--source-ref", metavar="REF", required=True,
+                         help="the quarantined record (as `huiju quarantine list` shows it)")
+    resolve.add_argument("--rule", metavar="RULE_ID", help="only this rule's failure")
+    resolve.add_argument("--reason", required=True, help="why it is resolved")
+    resolve.add_argument("--by", required=True, metavar="NAME", help="who resolves it")
+    resolve.set_defaults(handler=_resolve)
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    from huiju.quarantine import NothingToResolve, resolve
+    from huiju.settings import load_settings
+    from warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(load_settings().warehouse_url)
+    try:
+        count = resolve(engine, department=args.department, dataset=args.dataset,
+                        source_ref=args.source_ref, rule_id=args.rule, reason=args.reason,
+                        by=args.by)
+    except (NothingToResolve, ValueError) as error:
+        sys.stderr.write(f"huiju quarantine resolve: {error}\n")
+        return 1
+    finally:
+        engine.dispose()
+    sys.stdout.write(f"resolved {count} failure(s) of {args.source_ref} by hand\n")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

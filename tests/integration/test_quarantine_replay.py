@@ -152,12 +152,10 @@ def test_file_record_fixed_in_a_new_file_is_resolved_and_export_shows_only_open(
     assert "水库检查" not in listing and "inspection" not in listing
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an unreadable CSV line has no business key or record_id, so a corrected row in a new "
-    "file cannot resolve its quarantine rows; only a corrected file of the same name can "
-    "(next test) — needs a decision (resolve by hand, or match the raw line)"))
-def test_ragged_line_resent_in_a_new_file_is_resolved(home, monkeypatch, tmp_path, capsys):
-    """The unreadable line has no business key: only its re-sent values can identify it."""
+def test_ragged_line_resent_in_a_new_file_is_resolved_by_hand(home, monkeypatch, tmp_path,
+                                                              capsys):
+    """The unreadable line has no business key: its corrected values in another file are a
+    new record, so no batch can resolve it. A data engineer does, saying who and why."""
     url = use_workspace(monkeypatch, home, tmp_path)
     run(capsys, "LZ-SJJ", "site")
     (ragged,) = quarantine_rules(url, "LZ-SJJ", "site")
@@ -167,10 +165,30 @@ def test_ragged_line_resent_in_a_new_file_is_resolved(home, monkeypatch, tmp_pat
     _write_csv(home.lz_drop / "水库名录_202412.csv", SITE_COLUMNS, [complete])
 
     run(capsys, "LZ-SJJ", "site")
+    assert "兰州第99水库" in {r["site_name"] for r in core_rows(url, "site", "LZ-SJJ")}
+    failures = export(capsys, tmp_path, "--department", "LZ-SJJ")
+    assert {r["source_ref"] for r in failures} == {ragged}
+    assert "01-PARSE-row" in {r["rule_id"] for r in failures}
 
-    sites = {r["site_name"] for r in core_rows(url, "site", "LZ-SJJ")}
-    assert "兰州第99水库" in sites
-    assert export(capsys, tmp_path, "--department", "LZ-SJJ") == [], ragged
+    reason = "re-sent corrected as 水库名录_202412.csv:line 2"
+    resolve = ["quarantine", "resolve", "--department", "LZ-SJJ", "--dataset", "site",
+               "--source-ref", ragged, "--reason", reason, "--by", "张工 (data engineer)"]
+    assert main(resolve) == 0
+    assert f"resolved {len(failures)} failure(s)" in capsys.readouterr().out
+    assert export(capsys, tmp_path, "--department", "LZ-SJJ") == []
+    done = export(capsys, tmp_path, "--department", "LZ-SJJ", "--status", "resolved")
+    done = [r for r in done if r["source_ref"] == ragged]
+    assert len(done) == len(failures)
+    assert {(r["resolved_by"], r["resolution_note"], r["resolved_batch_id"]) for r in done} == {
+        ("张工 (data engineer)", reason, "")}
+    assert all(r["resolved_at"] for r in done)
+
+    # nothing open any more: said so, and nothing changes
+    assert main(resolve) == 1
+    assert "no open quarantine row" in capsys.readouterr().err
+    # a reason is required
+    with pytest.raises(SystemExit):
+        main(resolve[:-4])
 
 
 def test_same_file_name_resent_corrected_resolves_the_ragged_line(home, monkeypatch, tmp_path,

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 import warehouse.load
+from huiju.quarantine import NothingToResolve, resolve
 from warehouse import landing
 from warehouse.load import AccountingError, load_batch
 from warehouse.provenance import batch_changes
@@ -188,6 +189,23 @@ def test_quarantine_opens_then_resolves_when_the_record_loads_cleanly(engine):
         ("synthetic:penalty#pk=5", "open", "2026010100001", None),
     ]
     assert count(engine, "quarantine.record") == 3  # a repeat failure is one row, seen again
+    assert count(engine, "quarantine.record",
+                 "status = 'resolved' AND resolved_at IS NOT NULL AND resolved_by IS NULL") == 1
+
+    # 5 is resolved by hand; failing again in a later batch reopens it, forgetting the note
+    assert resolve(engine, department=DEPT, dataset="penalty", source_ref="synthetic:penalty#pk=5",
+                   reason="withdrawn at the source", by="auditor") == 1
+    assert rows_of(engine, "SELECT status, resolved_by, resolution_note FROM quarantine.record "
+                           "WHERE source_ref = 'synthetic:penalty#pk=5'") == [
+        ("resolved", "auditor", "withdrawn at the source")]
+    load_batch(engine, load_request("penalty", penalty([6]), batch_id="2026010100003",
+                                    quarantined=penalty([5], version=2)))
+    assert rows_of(engine, "SELECT status, batch_id, resolved_at, resolved_by, resolution_note "
+                           "FROM quarantine.record WHERE source_ref = 'synthetic:penalty#pk=5'"
+                   ) == [("open", "2026010100003", None, None, None)]
+    with pytest.raises(NothingToResolve):
+        resolve(engine, department=DEPT, dataset="penalty", source_ref="synthetic:penalty#pk=4",
+                reason="already resolved", by="auditor")
 
 
 def test_values_round_trip_exactly(engine):
