@@ -256,6 +256,12 @@ class Feed(_Strict):
                     "cursor and overlap); merged over the source's connection")
     record_id: RecordIdMapping = Field(default_factory=RecordIdMapping)
     operation: OperationMapping = Field(default_factory=OperationMapping)
+    max_rows_per_run: int | None = Field(
+        default=None, ge=1,
+        description="stop a run after this many rows (whole connector batches) and load them "
+                    "as one batch; the next run goes on from the committed cursor. Bounds the "
+                    "memory of a first load of millions of rows (`huiju run` runs until the "
+                    "source is drained). Not applied to a backfill of a period")
     mapping: dict[str, FieldMapping]
 
     _connector: BaseModel | None = PrivateAttr(default=None)

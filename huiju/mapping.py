@@ -672,14 +672,21 @@ class MappedRun:
     rows: int
     cursor: dict | None  # the last batch's cursor
     batches: int
+    drained: bool = True  # False: stopped at max_rows, the source may hold more
 
 
 def map_batches(batches: Iterable[Batch], feed: Feed, spec: DataSetSpec, department: Department,
-                batch_id: str) -> MappedRun:
-    """Map every batch of a read with ``map_batch`` into one standard frame."""
+                batch_id: str, max_rows: int | None = None) -> MappedRun:
+    """Map every batch of a read with ``map_batch`` into one standard frame.
+
+    With ``max_rows``, reading stops after the batch that reaches it: the cursor is that
+    batch's, so the next read goes on from there. (Not one batch more is read to see whether
+    the source is drained: a files connector takes being resumed past a file's last batch as
+    leave to archive it.)
+    """
     frames: list[pd.DataFrame] = []
     issues: list[pd.DataFrame] = []
-    rows, cursor, count = 0, None, 0
+    rows, cursor, count, drained = 0, None, 0, True
     for batch in batches:
         mapped = map_batch(batch, feed, spec, department, batch_id)
         if len(mapped.issues):
@@ -687,7 +694,10 @@ def map_batches(batches: Iterable[Batch], feed: Feed, spec: DataSetSpec, departm
         frames.append(mapped.frame)
         rows += len(mapped.frame)
         cursor, count = batch.cursor, count + 1
+        if max_rows is not None and rows >= max_rows:
+            drained = False
+            break
     return MappedRun(pd.concat(frames, ignore_index=True) if frames else None,
                      pd.concat(issues, ignore_index=True) if issues else None,
-                     rows, cursor, count)
+                     rows, cursor, count, drained)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -181,8 +182,9 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     if period:
         connector = _windowed(source, feed, interval_start, interval_end)
 
+    # A period has no cursor to go on from: it is read whole.
     run = map_batches(connector.read(None if period else saved_cursor), feed, spec, department,
-                      batch_id)
+                      batch_id, max_rows=None if period else feed.max_rows_per_run)
     cursor = run.cursor if run.batches and not period else saved_cursor
     stage = _stage_dir(settings, run_id, key)
     stage.mkdir(parents=True, exist_ok=True)
@@ -192,7 +194,8 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     _log.info("%s/%s/%s: extracted %d rows as batch %s", key.department, key.source,
               key.dataset, run.rows, batch_id)
     return {**key.as_dict(), "run_id": run_id, "batch_id": batch_id, "extracted": run.rows,
-            "cursor": cursor, "frame": _write(frame, stage / "frame.parquet"),
+            "cursor": cursor, "more": not run.drained,
+            "frame": _write(frame, stage / "frame.parquet"),
             "issues": _write(issue_frame, stage / "issues.parquet"),
             "extracted_at": datetime.now(UTC).isoformat()}
 
@@ -291,13 +294,32 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
         "inserted": result.inserted, "updated": result.updated, "deleted": result.deleted,
         "unchanged": result.unchanged, "already_loaded": result.already_loaded,
         "threshold_breached": validated.get("threshold_breached"),
+        "more": bool(validated.get("more")),
     }
     if validated.get("threshold_breached") and raise_on_threshold:
         raise ThresholdBreached(validated["threshold_breached"])
     return accounting
 
 
-def run_feed(key: FeedKey, *, run_id: str) -> dict:
-    """Extract, validate and load one feed in this process (what ``huiju run`` does)."""
-    extracted = extract(key.department, key.source, key.dataset, run_id=run_id)
-    return load(validate(extracted))
+def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
+             on_step: Callable[[str, int], None] | None = None,
+             results: list[dict] | None = None) -> list[dict]:
+    """Extract, validate and load one feed in this process until its source is drained.
+
+    One batch per pass: more than one only when the feed caps its rows per run. ``on_step``
+    hears each task ("extract", "validate", "load") with the pass number, for progress. Each
+    committed batch's accounting is appended to ``results`` as it commits, so a caller still
+    has it when a later pass fails.
+    """
+    results = [] if results is None else results
+    start = len(results)
+    step = on_step or (lambda name, number: None)
+    while len(results) == start or results[-1]["more"]:
+        passes = len(results) - start
+        step("extract", passes)
+        extracted = extract(key.department, key.source, key.dataset, run_id=run_id)
+        step("validate", passes)
+        validated = validate(extracted)
+        step("load", passes)
+        results.append(load(validated, raise_on_threshold=raise_on_threshold))
+    return results

@@ -39,32 +39,30 @@ def _run(args: argparse.Namespace) -> int:
     results: list[dict] = []
     failures: list[str] = []
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"{department.code}", total=len(keys) * 3)
+        steps = len(keys) * 3
+        task = progress.add_task(f"{department.code}", total=steps)
         for key in keys:
             label = f"{key.source} → {key.dataset}"
+
+            def step(name: str, number: int, label=label) -> None:
+                nonlocal steps
+                if name == "extract" and number:  # a feed capped per run: another pass
+                    steps += 3
+                progress.update(task, total=steps, description=f"{name:<8} {label}")
+                progress.advance(task)
+
+            feed_results: list[dict] = []
             try:
-                result = _run_feed(pipeline, key, run_id, progress, task, label)
+                pipeline.run_feed(key, run_id=run_id, raise_on_threshold=False, on_step=step,
+                                  results=feed_results)
             except Exception as error:  # noqa: BLE001 - one feed's failure must not stop the others
                 failures.append(f"[red]failed[/red] {label}: {type(error).__name__}: {error}")
-                continue
-            results.append(result)
-            if result["threshold_breached"]:
-                failures.append(f"[red]threshold breached[/red] {label}: "
-                                f"{result['threshold_breached']} (loaded; quarantine kept)")
+            results.extend(feed_results)
+            for result in feed_results:
+                if result["threshold_breached"]:
+                    failures.append(f"[red]threshold breached[/red] {label}: "
+                                    f"{result['threshold_breached']} (loaded; quarantine kept)")
     console.print(accounting_table(results, title=f"{department.code} {department.name.zh}"))
     for failure in failures:
         console.print(failure)
     return 1 if failures else 0
-
-
-def _run_feed(pipeline, key, run_id: str, progress, task, label: str) -> dict:
-    progress.update(task, description=f"extract  {label}")
-    extracted = pipeline.extract(key.department, key.source, key.dataset, run_id=run_id)
-    progress.advance(task)
-    progress.update(task, description=f"validate {label}")
-    validated = pipeline.validate(extracted)
-    progress.advance(task)
-    progress.update(task, description=f"load     {label}")
-    result = pipeline.load(validated, raise_on_threshold=False)
-    progress.advance(task)
-    return result

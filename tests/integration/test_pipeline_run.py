@@ -331,7 +331,7 @@ def test_period_extract_reads_only_the_window_and_keeps_the_cursor(built, monkey
                                                                    tmp_path):
     url = use_workspace(monkeypatch, built, tmp_path)
     key = pipeline.FeedKey("GS-SCJG", "case_db", "enterprise")
-    first = pipeline.run_feed(key, run_id="full")
+    (first,) = pipeline.run_feed(key, run_id="full")
     cursor = scalar(url, "SELECT cursor FROM audit.cursor_state")
 
     start, end = "2024-10-03 00:00:00", "2024-10-05 00:00:00"
@@ -345,3 +345,47 @@ def test_period_extract_reads_only_the_window_and_keeps_the_cursor(built, monkey
     result = pipeline.load(pipeline.validate(extracted))
     assert result["inserted"] == result["updated"] == 0
     assert scalar(url, "SELECT cursor FROM audit.cursor_state") == cursor
+
+
+# --------------------------------------------------------------------------- 7. capped runs
+
+
+def test_a_feed_capped_per_run_loads_the_same_in_several_batches(built, monkeypatch, tmp_path,
+                                                                capsys):
+    """max_rows_per_run: each run loads at most about that many rows; `huiju run` goes on until
+    the source is drained, and the warehouse ends as one uncapped run leaves it."""
+    key = pipeline.FeedKey("GS-SCJG", "case_db", "enterprise")
+    whole = use_workspace(monkeypatch, built, tmp_path / "whole")
+    (uncapped,) = pipeline.run_feed(key, run_id="whole")
+
+    capped_departments = write_departments(tmp_path / "departments", built.server.url, {
+        "gs_scjg.yaml": {
+            "extract: {table: 企业基本信息, primary_key: [主体身份代码], cursor_column: 更新时间}":
+                "extract: {table: 企业基本信息, primary_key: [主体身份代码], "
+                "cursor_column: 更新时间, batch_size: 4}\n        max_rows_per_run: 7"}})
+    capped = use_workspace(monkeypatch, built, tmp_path / "capped",
+                           departments=capped_departments)
+    assert main(["run", "--department", "GS-SCJG", "--dataset", "enterprise"]) == 0
+    out = capsys.readouterr().out
+
+    batches = query(capped, "SELECT batch_id, extracted, passed, quarantined, superseded "
+                            "FROM audit.batch ORDER BY batch_id")
+    assert len(batches) >= uncapped["extracted"] // 8
+    # two connector batches of 4 reach the cap of 7: every run but the last reads 8
+    assert all(b["extracted"] == 8 for b in batches[:-1])
+    assert batches[-1]["extracted"] <= 8
+    for batch in batches:
+        assert batch["extracted"] == batch["passed"] + batch["quarantined"] + batch["superseded"]
+        assert batch["batch_id"] in out  # one accounting line per batch
+    assert "NO" not in out
+    # the same rows as the uncapped run, each written by one of the capped batches
+    rows = core_rows(capped, "enterprise", "GS-SCJG")
+    assert {r["batch_id"] for r in rows} <= {b["batch_id"] for b in batches}
+    assert len({r["batch_id"] for r in rows}) > 1
+    assert without_batch(rows) == without_batch(core_rows(whole, "enterprise", "GS-SCJG"))
+    assert quarantine_rules(capped, "GS-SCJG", "enterprise") == quarantine_rules(
+        whole, "GS-SCJG", "enterprise")
+
+
+def without_batch(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k != "batch_id"} for row in rows]

@@ -16,7 +16,7 @@ import yaml
 
 from connectors.base import Batch, RowError
 from huiju.departments import Department, Feed, load_department
-from huiju.mapping import ISSUE_COLUMNS, Mapped, MappingError, frame_dtype, map_batch
+from huiju.mapping import ISSUE_COLUMNS, Mapped, MappingError, frame_dtype, map_batch, map_batches
 from schemas.catalog import all_fields, dataset
 from schemas.model import DataSetSpec
 
@@ -513,3 +513,25 @@ def test_chunked_table_with_float_amounts():
     assert mapped.frame["fine_amount"].iloc[2] == Decimal("200.00")
     records = [json.loads(r) for r in mapped.frame["record"]]
     assert [r["罚款金额"] for r in records] == [5000.5, None, 200]
+
+
+def test_map_batches_stops_at_the_batch_that_reaches_max_rows():
+    department = _scjg()
+    pulled: list[int] = []
+
+    def source():
+        for number in range(5):
+            pulled.append(number)
+            batch = _batch([_with(案件编号=f"CF{number}{i}") for i in range(3)])
+            yield Batch(table=batch.table, refs=[f"r{number}-{i}" for i in range(3)],
+                        cursor={"after": number}, errors=[])
+
+    run = map_batches(source(), _feed(department, "penalty"), dataset("penalty"), department,
+                      BATCH_ID, max_rows=5)
+    # 3 + 3 rows reach 5: the third batch is never read, the cursor is the second's
+    assert (run.rows, run.batches, run.cursor, run.drained) == (6, 2, {"after": 1}, False)
+    assert pulled == [0, 1]
+    assert run.frame["_source_ref"].tolist() == [f"r{n}-{i}" for n in range(2) for i in range(3)]
+    whole = map_batches(source(), _feed(department, "penalty"), dataset("penalty"), department,
+                        BATCH_ID)
+    assert (whole.rows, whole.cursor, whole.drained) == (15, {"after": 4}, True)
