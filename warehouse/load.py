@@ -21,7 +21,6 @@ before anything is written: extracted = passed + quarantined records + supersede
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -471,32 +470,11 @@ def _write_quarantine(conn: sa.Connection, clean: sa.Table, request: LoadRequest
     quarantine = table(QUARANTINE, "record")
     failures = request.quarantine
     if len(failures):
-        records = []
-        for row in failures.to_dict("records"):
-            records.append({
-                "department_code": request.department_code,
-                "dataset": request.dataset,
-                "source_system": request.source_system,
-                "source_ref": row["_source_ref"],
-                "source_hash": row["_source_hash"],
-                "record_id": _text_or_none(row.get("record_id")),
-                "batch_id": request.batch_id,
-                "rule_id": row["rule_id"],
-                "family": row["family"],
-                "field": _text_or_none(row["field"]) or "",
-                "message_zh": row["message_zh"],
-                "message_en": row["message_en"],
-                "raw_value": _text_or_none(row["raw_value"]),
-                "record": json.loads(row["record"]),
-                "status": "open",
-                "resolved_batch_id": None,
-                "resolved_at": None,
-                "resolved_by": None,
-                "resolution_note": None,
-                "first_seen_at": now,
-                "last_seen_at": now,
-            })
-        insert = _insert(conn, quarantine)
+        stage = _stage_failures(conn, request, now)
+        columns = [c.name for c in stage.columns]
+        # WHERE true: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON.
+        insert = _insert(conn, quarantine).from_select(
+            columns, sa.select(*stage.c).where(sa.true()))
         # failing again reopens a resolved failure
         moving = ("source_system", "source_hash", "record_id", "batch_id", "family",
                   "message_zh", "message_en", "raw_value", "record", "status",
@@ -504,7 +482,8 @@ def _write_quarantine(conn: sa.Connection, clean: sa.Table, request: LoadRequest
                   "last_seen_at")
         conn.execute(insert.on_conflict_do_update(
             index_elements=["department_code", "dataset", "source_ref", "rule_id", "field"],
-            set_={c: insert.excluded[c] for c in moving}), records)
+            set_={c: insert.excluded[c] for c in moving}))
+        stage.drop(conn)
 
     passed_here = [clean.c.department_code == request.department_code]
     # Earlier failures of a record this batch saw again — loaded cleanly, or failing only
@@ -525,10 +504,35 @@ def _write_quarantine(conn: sa.Connection, clean: sa.Table, request: LoadRequest
     ).values(status="resolved", resolved_batch_id=request.batch_id, resolved_at=_ts(now)))
 
 
-def _text_or_none(value) -> str | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return None
-    return str(value)
+def _stage_failures(conn: sa.Connection, request: LoadRequest, now: datetime) -> sa.Table:
+    """The batch's failures in a temporary table shaped like quarantine.record (bulk-copied)."""
+    quarantine = table(QUARANTINE, "record")
+    names = [c.name for c in quarantine.columns if c.name != "quarantine_id"]
+    # SQLite: the JSON text as it is (a JSON column there would encode it again as a string).
+    stage = sa.Table("huiju_stage_quarantine", sa.MetaData(), *(
+        sa.Column(n, quarantine.c[n].type.with_variant(sa.Text(), "sqlite")
+                  if n == "record" else quarantine.c[n].type) for n in names),
+        prefixes=["TEMPORARY"])
+    stage.drop(conn, checkfirst=True)
+    stage.create(conn)
+    failures = request.quarantine
+    none = pd.Series([None] * len(failures), dtype="object", index=failures.index)
+    frame = pd.DataFrame({
+        "department_code": request.department_code, "dataset": request.dataset,
+        "source_system": request.source_system, "source_ref": failures["_source_ref"],
+        "source_hash": failures["_source_hash"],
+        # text as text, whatever a caller's frame held (a number, a missing value)
+        "record_id": failures["record_id"].astype("str") if "record_id" in failures else none,
+        "batch_id": request.batch_id, "rule_id": failures["rule_id"],
+        "family": failures["family"], "field": failures["field"].astype("str").fillna(""),
+        "message_zh": failures["message_zh"], "message_en": failures["message_en"],
+        "raw_value": failures["raw_value"].astype("str"), "record": failures["record"],
+        "status": "open",
+        "resolved_batch_id": none, "resolved_at": none, "resolved_by": none,
+        "resolution_note": none, "first_seen_at": now, "last_seen_at": now,
+    }, index=failures.index)
+    _bulk_insert(conn, stage, frame)
+    return stage
 
 
 # --- audit -------------------------------------------------------------------------------

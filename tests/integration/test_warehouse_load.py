@@ -209,21 +209,25 @@ def test_quarantine_opens_then_resolves_when_the_record_loads_cleanly(engine):
 
 
 def test_values_round_trip_exactly(engine):
-    rows = penalty(range(3))
-    rows["fine_amount"] = pd.Series(
-        pa.array([Decimal("123456789012345678.99"), Decimal("0.01"), None],
-                 type=pa.decimal128(20, 2)), dtype=pd.ArrowDtype(pa.decimal128(20, 2)))
-    rows["administrative_cp"] = pd.Series(["䶮记商行", "甘肃某某有限公司", ""], dtype="str")
-    rows["closing_date"] = pd.Series(pd.to_datetime(["9999-12-31", "2021-03-26", None]),
-                                     dtype="datetime64[s]")
+    # amounts across PostgreSQL's base-10000 digit groups (binary COPY writes them as such)
+    amounts = [Decimal("123456789012345678.99"), Decimal("0.01"), None, Decimal("0.00"),
+               Decimal("-0.50"), Decimal("10000.00"), Decimal("9999.99"),
+               Decimal("-100000000.01")]
+    rows = penalty(range(len(amounts)))
+    rows["fine_amount"] = pd.Series(pa.array(amounts, type=pa.decimal128(20, 2)),
+                                    dtype=pd.ArrowDtype(pa.decimal128(20, 2)))
+    names = ["䶮记商行", "甘肃某某有限公司", "", "a\tb", 'quote "x", comma', "行1\n行2",
+             "back\\slash", "𠀀 (CJK Ext. B)"]
+    rows["administrative_cp"] = pd.Series(names, dtype="str")
+    dates = ["9999-12-31", "2021-03-26", None, "1900-01-01", "2000-01-01", "1999-12-31",
+             "2024-02-29", "0001-01-01"]
+    rows["closing_date"] = pd.Series(pd.to_datetime(dates), dtype="datetime64[s]")
     load_batch(engine, load_request("penalty", rows, batch_id="2026010100001"))
     got = rows_of(engine, "SELECT fine_amount, administrative_cp, closing_date "
                           "FROM core.penalty ORDER BY punish_action_code")
-    assert [Decimal(str(g[0])) if g[0] is not None else None for g in got] == [
-        Decimal("123456789012345678.99"), Decimal("0.01"), None]
-    assert [g[1] for g in got] == ["䶮记商行", "甘肃某某有限公司", ""]
-    assert [str(g[2]) if g[2] is not None else None for g in got] == [
-        "9999-12-31", "2021-03-26", None]
+    assert [Decimal(str(g[0])) if g[0] is not None else None for g in got] == amounts
+    assert [g[1] for g in got] == names
+    assert [str(g[2]) if g[2] is not None else None for g in got] == dates
 
 
 def test_departments_do_not_collide(engine):
