@@ -207,7 +207,8 @@ def _quarantine(conn: sa.Connection, name: str, department: str, refs: set[str],
     return [dict(r) for r in conn.execute(
         sa.select(q.c.batch_id, q.c.rule_id, q.c.family, q.c.field, q.c.message_zh,
                   q.c.message_en, q.c.raw_value, q.c.source_ref, q.c.status,
-                  q.c.resolved_batch_id, q.c.first_seen_at, q.c.last_seen_at)
+                  q.c.resolved_batch_id, q.c.resolved_at, q.c.resolved_by, q.c.resolution_note,
+                  q.c.first_seen_at, q.c.last_seen_at)
         .where(q.c.dataset == name, q.c.department_code == department,
                sa.or_(q.c.source_ref.in_(sorted(refs)), q.c.record_id.in_(sorted(record_ids))))
         .order_by(q.c.first_seen_at, q.c.rule_id)).mappings()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,12 +58,17 @@ def _print(console, trail) -> None:
          ("batch_id", "source_system", "source_ref", "source_hash", "extracted_at")),
         ("quarantine", trail.quarantine,
          ("batch_id", "rule_id", "field", "message_zh", "raw_value", "status",
-          "resolved_batch_id")),
+          "resolved_batch_id", "resolved_by")),
     )
     for title, rows, columns in sections:
         if not rows:
             continue
         grid = Table(*columns, title=title, title_justify="left")
         for row in rows:
-            grid.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+            grid.add_row(*("" if row.get(c) is None else str(row[c]) for c in columns))
         console.print(grid)
+        if title == "raw landings":
+            for row in rows:  # the legacy values as extracted
+                record = json.dumps(row["record"], ensure_ascii=False, sort_keys=True)
+                console.print(f"  {row['batch_id']} {row['source_ref']}: {record}",
+                              markup=False, highlight=False, soft_wrap=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -71,6 +73,10 @@ def test_trace_command_prints_the_chain(loaded, capsys, monkeypatch):
     for text in ("penalty", "deleted", "2026010100001", "2026010100002", "2026010100003",
                  "drop/2026-01.csv:line 2", "earlier versions", "batches", "raw landings"):
         assert text in out
+    # each landing's legacy values, as extracted
+    [landing] = [t for t in trace(loaded[0], "000000000001", dataset="penalty")[0].landings
+                 if t["source_ref"] == "drop/2026-01.csv:line 2"]
+    assert json.dumps(landing["record"], ensure_ascii=False, sort_keys=True) in out
     assert main(["trace", "nowhere#pk=0", "--url", url]) == 1
 
 
