@@ -79,7 +79,7 @@ def test_landed_rows_survive_the_upgrade_to_parts_and_the_downgrade(warehouse_ur
             conn.execute(sa.text(
                 "INSERT INTO raw.record (department_code, source_system, dataset, batch_id, "
                 "source_ref, source_hash, record, extracted_at) VALUES (:d, :s, :n, :b, :r, :h, "
-                f"{'CAST(:t AS json)' if engine.dialect.name == 'postgresql' else ':t'}, :at)"),
+                f"{json_param(engine, 't')}, :at)"),
                 dict(d=dept, s=system, n=name, b=batch, r=ref, h=sha256(text), t=text,
                      at=datetime(2026, 1, 1, tzinfo=UTC)))
     assert main(["db", "upgrade", "--url", warehouse_url]) == 0
@@ -108,6 +108,11 @@ def test_landed_rows_survive_the_upgrade_to_parts_and_the_downgrade(warehouse_ur
     engine.dispose()
 
 
+def json_param(engine, name: str) -> str:
+    """A bound JSON text: PostgreSQL casts it; SQLite keeps the text."""
+    return f"CAST(:{name} AS json)" if engine.dialect.name == "postgresql" else f":{name}"
+
+
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -121,4 +126,37 @@ def test_compressed_parts_are_not_compressed_again(pg_url):
             "SELECT attstorage FROM pg_attribute WHERE attrelid = 'raw.part'::regclass "
             "AND attname = 'records'")).scalar()
     assert storage == "e"  # EXTERNAL: out of line, never compressed by PostgreSQL
+    engine.dispose()
+
+
+def test_failures_resolved_before_resolved_at_existed_get_their_batch_time(warehouse_url):
+    engine = create_warehouse_engine(warehouse_url)
+    upgrade(engine, "0ddf1fd6a9bc")
+    loaded_at = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO audit.batch (department_code, source_system, dataset, batch_id, "
+            "extracted, passed, quarantined, superseded, inserted, updated, deleted, unchanged, "
+            "code_version, config_hash, loaded_at) VALUES ('D1', 's', 'penalty', "
+            "'2026030100001', 1, 1, 0, 0, 1, 0, 0, 0, 'v', 'h', :at)"), {"at": loaded_at})
+        for ref, status, resolved in (("t#pk=1", "resolved", "2026030100001"),
+                                      ("t#pk=2", "open", None)):
+            conn.execute(sa.text(
+                "INSERT INTO quarantine.record (department_code, dataset, source_system, "
+                "source_ref, source_hash, batch_id, rule_id, family, field, message_zh, "
+                "message_en, record, status, resolved_batch_id, first_seen_at, last_seen_at) "
+                "VALUES ('D1', 'penalty', 's', :ref, 'h', '2026020100001', 'r', '09', 'f', "
+                f"'缺', 'missing', {json_param(engine, 'rec')}, :status, :resolved, :at, :at)"),
+                {"ref": ref, "rec": "{}", "status": status, "resolved": resolved,
+                 "at": datetime(2026, 2, 1, tzinfo=UTC)})
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT source_ref, resolved_at FROM quarantine.record "
+                                    "ORDER BY source_ref")).all()
+    resolved_at = {ref: value for ref, value in rows}
+    assert resolved_at["t#pk=2"] is None
+    found = resolved_at["t#pk=1"]
+    if isinstance(found, str):  # SQLite keeps timestamps as text
+        found = datetime.fromisoformat(found)
+    assert found.replace(tzinfo=found.tzinfo or UTC) == loaded_at
     engine.dispose()
