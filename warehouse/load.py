@@ -3,8 +3,8 @@
 Everything a batch writes is committed in one transaction, or nothing is:
 
 1. land every extracted row in ``raw.part`` / ``raw.record`` (``warehouse.landing``);
-2. copy the passed rows into a temporary staging table (PostgreSQL: ``COPY`` from CSV made by
-   Arrow; SQLite: ``executemany``);
+2. copy the passed rows into a temporary staging table (``warehouse.bulk``: PostgreSQL binary
+   ``COPY``, SQLite ``executemany``) — or, for a department's first batch, straight into core;
 3. copy the current version of every row whose ``source_hash`` changed into
    ``core.<dataset>_history`` (version_valid_from = when it became current, version_valid_to = now);
 4. close deleted rows (operation ``d``: ``is_deleted``), then ``INSERT … ON CONFLICT DO UPDATE``
@@ -21,24 +21,21 @@ before anything is written: extracted = passed + quarantined records + supersede
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
-from pgpq import ArrowToPostgresBinaryEncoder
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.dialects import postgresql, sqlite
 
 from schemas.catalog import all_fields, dataset
 from schemas.model import DataSetSpec
+from warehouse.bulk import bulk_insert, pause_point
 from warehouse.engine import BEGIN_OPTION
 from warehouse.landing import FORMAT, PART_ROWS, encode_part
 from warehouse.tables import (
@@ -54,14 +51,9 @@ from warehouse.tables import (
 OPERATIONS = ("i", "u", "d")
 QUARANTINE_COLUMNS = ("rule_id", "family", "field", "message_zh", "message_en", "raw_value",
                       "_source_ref", "_source_hash", "record")
-COPY_CHUNK_ROWS = 50_000
 # SQLAlchemy keeps an INSERT's row count only when asked to.
 _ROWCOUNT = {"preserve_rowcount": True}
 
-# Crash-safety tests make a loading process stop at a named point (and then kill it):
-# HUIJU_WAREHOUSE_PAUSE_AT=copy|merge, with HUIJU_WAREHOUSE_PAUSE_FILE touched on arrival.
-PAUSE_AT_ENV = "HUIJU_WAREHOUSE_PAUSE_AT"
-PAUSE_FILE_ENV = "HUIJU_WAREHOUSE_PAUSE_FILE"
 
 
 class AccountingError(ValueError):
@@ -199,16 +191,6 @@ def check_accounting(spec: DataSetSpec, request: LoadRequest) -> int:
     return quarantined
 
 
-def pause_point(name: str) -> None:
-    """Stop here (for a crash test to kill the process) if HUIJU_WAREHOUSE_PAUSE_AT=name."""
-    if os.environ.get(PAUSE_AT_ENV) != name:
-        return
-    marker = os.environ.get(PAUSE_FILE_ENV)
-    if marker:
-        Path(marker).write_text(name, encoding="utf-8")
-    time.sleep(600)
-
-
 def _lock(conn: sa.Connection, request: LoadRequest) -> None:
     # One loader per department and data set at a time (SQLite: BEGIN IMMEDIATE already is).
     if conn.dialect.name == "postgresql":
@@ -252,7 +234,7 @@ def _land_raw(conn: sa.Connection, request: LoadRequest, now: datetime) -> None:
         "source_ref": raw["_source_ref"].to_numpy(),
         "source_hash": raw["_source_hash"].to_numpy(),
     }, index=range(len(raw)))
-    _bulk_insert(conn, table(RAW, "record"), frame)
+    bulk_insert(conn, table(RAW, "record"), frame)
 
 
 # --- staging -----------------------------------------------------------------------------
@@ -272,7 +254,7 @@ def _stage(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest) -> sa.T
         source_ref=rows["_source_ref"],
         source_hash=rows["_source_hash"],
     )
-    _bulk_insert(conn, stage, frame, pause="copy")
+    bulk_insert(conn, stage, frame, pause="copy")
     if conn.dialect.name == "postgresql":
         # Statistics of the join columns only: ANALYZE of every column costs as much as the COPY.
         joined = ", ".join(("department_code", *spec.business_key, "source_hash", "operation"))
@@ -299,7 +281,7 @@ def _insert_first(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest,
     )
     core = core_table(spec)
     with _indexes_built_after(conn, core):
-        _bulk_insert(conn, core, frame, pause="copy")
+        bulk_insert(conn, core, frame, pause="copy")
     return len(frame)
 
 
@@ -325,85 +307,6 @@ def _indexes_built_after(conn: sa.Connection, target: sa.Table) -> Iterator[None
     conn.execute(sa.schema.AddConstraint(target.primary_key))
     for index in indexes:
         conn.execute(sa.schema.CreateIndex(index))
-
-
-def _arrow_type(column: sa.Column) -> pa.DataType:
-    """The Arrow type a column is sent as (binary COPY needs the target's exact type)."""
-    kind = column.type
-    if isinstance(kind, sa.Boolean):
-        return pa.bool_()
-    if isinstance(kind, sa.BigInteger):
-        return pa.int64()
-    if isinstance(kind, sa.Integer):
-        return pa.int32()
-    if isinstance(kind, sa.Numeric):
-        return pa.decimal128(kind.precision, kind.scale)
-    if isinstance(kind, sa.Date):
-        return pa.date32()
-    if isinstance(kind, sa.DateTime):
-        return pa.timestamp("us", tz="UTC")
-    return pa.large_string()  # VARCHAR, TEXT, and JSON sent as the text extracted
-
-
-def _arrow(frame: pd.DataFrame, target: sa.Table) -> pa.Table:
-    """The frame's columns that ``target`` has, as Arrow typed like the target's columns."""
-    arrays, names = [], []
-    for column in target.columns:
-        if column.name not in frame.columns:
-            continue
-        series, kind = frame[column.name], _arrow_type(column)
-        if pa.types.is_date32(kind) and getattr(series.dtype, "tz", None):
-            series = series.dt.tz_localize(None)
-        elif pa.types.is_timestamp(kind) and len(series):
-            series = pd.to_datetime(series, utc=True)
-        array = pa.array(series, from_pandas=True)
-        if pa.types.is_date32(kind) and pa.types.is_timestamp(array.type):
-            array = array.cast(pa.timestamp("us")).cast(pa.date32())
-        arrays.append(array if array.type == kind else array.cast(kind))
-        names.append(column.name)
-    return pa.Table.from_arrays(arrays, names=names)
-
-
-def _bulk_insert(conn: sa.Connection, target: sa.Table, frame: pd.DataFrame, *,
-                 pause: str | None = None) -> None:
-    data = _arrow(frame, target)
-    if conn.dialect.name == "postgresql":
-        _copy(conn, target, data, pause)
-        return
-    for start in range(0, max(data.num_rows, 1), COPY_CHUNK_ROWS):
-        chunk = data.slice(start, COPY_CHUNK_ROWS)
-        if chunk.num_rows == 0:
-            break
-        # SQLite keeps exact decimals as text (see warehouse.tables.sql_type).
-        columns = [c.cast(pa.string()) if pa.types.is_decimal(c.type) else c
-                   for c in chunk.columns]
-        records = pa.Table.from_arrays(columns, names=chunk.column_names).to_pylist()
-        conn.execute(target.insert(), records)
-        if pause:
-            pause_point(pause)
-
-
-def _copy(conn: sa.Connection, target: sa.Table, data: pa.Table, pause: str | None) -> None:
-    """COPY an Arrow table into ``target`` in PostgreSQL's binary format.
-
-    pgpq encodes Arrow columns straight into binary COPY rows: PostgreSQL then parses no text
-    (a third less work than CSV), and no value passes through a Python object.
-    """
-    name = target.name if target.schema is None else f"{target.schema}.{target.name}"
-    columns = ", ".join(f'"{c}"' for c in data.column_names)
-    encoder = ArrowToPostgresBinaryEncoder(data.schema)
-    cursor = conn.connection.driver_connection.cursor()
-    # A queued writer sends on its own thread, so PostgreSQL parses one chunk while the
-    # encoder writes the next (two cores instead of one, taking turns).
-    with cursor.copy(f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT binary)",
-                     writer=QueuedLibpqWriter(cursor)) as copy:
-        copy.write(encoder.write_header())
-        for batch in data.to_batches(max_chunksize=COPY_CHUNK_ROWS):
-            copy.write(encoder.write_batch(batch))
-            if pause:
-                pause_point(pause)
-                pause = None
-        copy.write(encoder.finish())
 
 
 # --- merge -------------------------------------------------------------------------------
@@ -531,7 +434,7 @@ def _stage_failures(conn: sa.Connection, request: LoadRequest, now: datetime) ->
         "resolved_batch_id": none, "resolved_at": none, "resolved_by": none,
         "resolution_note": none, "first_seen_at": now, "last_seen_at": now,
     }, index=failures.index)
-    _bulk_insert(conn, stage, frame)
+    bulk_insert(conn, stage, frame)
     return stage
 
 

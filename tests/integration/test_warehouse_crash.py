@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from warehouse.bulk import PAUSE_AT_ENV, PAUSE_FILE_ENV
 from warehouse.engine import create_warehouse_engine
-from warehouse.load import PAUSE_AT_ENV, PAUSE_FILE_ENV, load_batch
+from warehouse.load import load_batch
 from warehouse.migrate import pending_changes, upgrade
 from warehouse.provenance import batch_changes
 from warehouse.synthetic import load_request, standard_frame
@@ -26,10 +27,11 @@ TABLES = ("raw.part", "raw.record", "core.penalty", "core.penalty_history", "qua
 # The child loads the second batch with small COPY chunks, so it pauses with more to send.
 CHILD = """
 import sys
+import warehouse.bulk
 import warehouse.load
 sys.path.insert(0, {tests!r})
 import test_warehouse_crash as case
-warehouse.load.COPY_CHUNK_ROWS = 50
+warehouse.bulk.COPY_CHUNK_ROWS = 50
 from warehouse.engine import create_warehouse_engine
 batch = case.first_batch() if sys.argv[2] == "first" else case.second_batch()
 warehouse.load.load_batch(create_warehouse_engine(sys.argv[1]), batch)
