@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "schema",
     "config",
     "trace",
+    "verify",
     "run",
     "validate",
     "quarantine",
