@@ -129,7 +129,7 @@ def _trail(conn: sa.Connection, spec: DataSetSpec, row: dict) -> Trail:
                               .order_by(history.c.version_valid_from, history.c.history_id))
         .mappings()]
 
-    trail.batches = _batches(conn, spec.name, department, [*trail.versions, trail.current])
+    trail.batches = _batches(conn, spec, department, key)
     refs = {trail.current["source_ref"]} | {v["source_ref"] for v in trail.versions} \
         | {b["source_ref"] for b in trail.batches}
     trail.landings = _landings(conn, spec.name, department, refs)
@@ -141,29 +141,34 @@ def _trail(conn: sa.Connection, spec: DataSetSpec, row: dict) -> Trail:
 LINK_COLUMNS = ("batch_id", "source_system", "source_ref", "source_hash", "record_id")
 
 
-def _action(version: dict) -> str:
-    if version["updated_at"] == version["first_loaded_at"]:
-        return "insert"
-    return "delete" if version["is_deleted"] else "update"
+def versions(spec: DataSetSpec) -> sa.Subquery:
+    """Every version of every row of ``spec`` — current (core) and earlier (history) — with the
+    ``action`` that wrote it: the first version an insert (``updated_at = first_loaded_at``),
+    one marked ``is_deleted`` a delete, any other an update."""
+    names = [c.name for c in core_table(spec).columns]
+    parts = []
+    for source in (core_table(spec), history_table(spec)):
+        action = sa.case((source.c.updated_at == source.c.first_loaded_at, "insert"),
+                         (source.c.is_deleted, "delete"), else_="update")
+        parts.append(sa.select(*(source.c[n] for n in names), action.label("action")))
+    return sa.union_all(*parts).subquery("versions")
 
 
-def _batches(conn: sa.Connection, name: str, department: str,
-             versions: list[dict]) -> list[dict]:
-    """The batch that wrote each version, oldest first, with its audit.batch record."""
-    batch = table(AUDIT, "batch")
-    audit = {(r.source_system, r.batch_id): r for r in conn.execute(
-        sa.select(batch.c.source_system, batch.c.batch_id, batch.c.loaded_at, batch.c.run_id,
-                  batch.c.code_version)
-        .where(batch.c.dataset == name, batch.c.department_code == department,
-               batch.c.batch_id.in_(sorted({v["batch_id"] for v in versions}))))}
-    links = []
-    for version in versions:
-        found = audit.get((version["source_system"], version["batch_id"]))
-        links.append({**{c: version[c] for c in LINK_COLUMNS}, "action": _action(version),
-                      "loaded_at": found.loaded_at if found else None,
-                      "run_id": found.run_id if found else None,
-                      "code_version": found.code_version if found else None})
-    return links
+def _batches(conn: sa.Connection, spec: DataSetSpec, department: str,
+             key: tuple) -> list[dict]:
+    """The batch that wrote each version of one row, oldest first, with its audit.batch."""
+    found, batch = versions(spec), table(AUDIT, "batch")
+    joined = found.outerjoin(batch, sa.and_(
+        batch.c.department_code == found.c.department_code,
+        batch.c.source_system == found.c.source_system,
+        batch.c.dataset == spec.name, batch.c.batch_id == found.c.batch_id))
+    return [dict(r) for r in conn.execute(
+        sa.select(*(found.c[c] for c in LINK_COLUMNS), found.c.action, batch.c.loaded_at,
+                  batch.c.run_id, batch.c.code_version)
+        .select_from(joined)
+        .where(found.c.department_code == department,
+               *(found.c[k] == v for k, v in zip(spec.business_key, key, strict=True)))
+        .order_by(found.c.updated_at)).mappings()]
 
 
 def batch_changes(engine: sa.Engine, name: str, batch_id: str,
@@ -173,20 +178,15 @@ def batch_changes(engine: sa.Engine, name: str, batch_id: str,
     Each: the department and business key, ``action``, and the source the batch loaded.
     """
     spec = dataset_spec(name)
+    found = versions(spec)
     key = ("department_code", *spec.business_key)
-    parts = []
-    for source in (core_table(spec), history_table(spec)):
-        action = sa.case((source.c.updated_at == source.c.first_loaded_at, "insert"),
-                         (source.c.is_deleted, "delete"), else_="update")
-        where = [source.c.batch_id == batch_id]
-        if department:
-            where.append(source.c.department_code == department)
-        parts.append(sa.select(*(source.c[c] for c in (*key, *LINK_COLUMNS)),
-                               action.label("action")).where(*where))
-    union = sa.union_all(*parts).subquery()
+    where = [found.c.batch_id == batch_id]
+    if department:
+        where.append(found.c.department_code == department)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(
-            sa.select(union).order_by(*(union.c[c] for c in key))).mappings()]
+            sa.select(*(found.c[c] for c in (*key, *LINK_COLUMNS)), found.c.action)
+            .where(*where).order_by(*(found.c[c] for c in key))).mappings()]
 
 
 def _landings(conn: sa.Connection, name: str, department: str, refs: set[str]) -> list[dict]:

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 
 from schemas.catalog import dataset as dataset_spec
 from warehouse import landing
-from warehouse.tables import AUDIT, core_table, history_table, table
+from warehouse.provenance import versions
+from warehouse.tables import AUDIT, table
 
 BATCH_KEY = ("department_code", "source_system", "dataset", "batch_id")
 
@@ -92,16 +93,10 @@ def _landed(conn: sa.Connection, department: str | None, dataset: str | None
 
 
 def _written(conn: sa.Connection, name: str, department: str | None) -> dict[tuple, int]:
-    spec = dataset_spec(name)
-    parts = []
-    for source in (core_table(spec), history_table(spec)):
-        query = sa.select(source.c.department_code, source.c.source_system, source.c.batch_id)
-        if department:
-            query = query.where(source.c.department_code == department)
-        parts.append(query)
-    versions = sa.union_all(*parts).subquery()
-    counted = sa.select(versions.c.department_code, versions.c.source_system,
-                        versions.c.batch_id, sa.func.count()).group_by(
-        versions.c.department_code, versions.c.source_system, versions.c.batch_id)
+    found = versions(dataset_spec(name))
+    columns = (found.c.department_code, found.c.source_system, found.c.batch_id)
+    counted = sa.select(*columns, sa.func.count()).group_by(*columns)
+    if department:
+        counted = counted.where(found.c.department_code == department)
     return {(dept, system, name, batch_id): count
             for dept, system, batch_id, count in conn.execute(counted)}
