@@ -156,7 +156,8 @@ def _add_raw(metadata: sa.MetaData) -> None:
     )
     sa.Table(
         "record", metadata,
-        # No foreign key to raw.part: checking it per row would cost as much as the landing.
+        # No foreign key to raw.part: it would add a lookup per landed row; the loader writes
+        # both in one transaction.
         sa.Column("part_id", sa.BigInteger(), nullable=False),
         sa.Column("row_no", sa.Integer(), nullable=False, comment="position in the part"),
         sa.Column("source_ref", sa.Text(), nullable=False),
