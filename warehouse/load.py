@@ -242,24 +242,32 @@ def _land_raw(conn: sa.Connection, request: LoadRequest, now: datetime) -> None:
 def _stage(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest) -> sa.Table:
     core = core_table(spec)
     names = [f.name for f in all_fields(spec)] + list(PROVENANCE_COLUMNS)
-    stage = sa.Table(f"huiju_stage_{spec.name}", sa.MetaData(),
-                     *(sa.Column(n, core.c[n].type) for n in names),
-                     prefixes=["TEMPORARY"])
-    stage.drop(conn, checkfirst=True)
-    stage.create(conn)
-    rows = request.rows
-    frame = rows[[f.name for f in all_fields(spec)]].assign(
-        department_code=request.department_code,
-        source_system=request.source_system,
-        source_ref=rows["_source_ref"],
-        source_hash=rows["_source_hash"],
-    )
-    bulk_insert(conn, stage, frame, pause="copy")
+    stage = _temporary_table(conn, f"huiju_stage_{spec.name}",
+                             [sa.Column(n, core.c[n].type) for n in names])
+    bulk_insert(conn, stage, _core_frame(spec, request, request.rows), pause="copy")
     if conn.dialect.name == "postgresql":
         # Statistics of the join columns only: ANALYZE of every column costs as much as the COPY.
         joined = ", ".join(("department_code", *spec.business_key, "source_hash", "operation"))
         conn.execute(sa.text(f"ANALYZE {stage.name} ({joined})"))
     return stage
+
+
+def _temporary_table(conn: sa.Connection, name: str, columns: list[sa.Column]) -> sa.Table:
+    """A new, empty temporary table (gone at the end of the connection's session)."""
+    temporary = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+    temporary.drop(conn, checkfirst=True)
+    temporary.create(conn)
+    return temporary
+
+
+def _core_frame(spec: DataSetSpec, request: LoadRequest, rows: pd.DataFrame) -> pd.DataFrame:
+    """Passed rows as core columns: the standard fields plus where they came from."""
+    return rows[[f.name for f in all_fields(spec)]].assign(
+        department_code=request.department_code,
+        source_system=request.source_system,
+        source_ref=rows["_source_ref"],
+        source_hash=rows["_source_hash"],
+    )
 
 
 def _is_first_load(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest) -> bool:
@@ -272,13 +280,8 @@ def _insert_first(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest,
                   now: datetime) -> int:
     """COPY the rows of a department's first batch into core; a delete there is a no-op."""
     rows = request.rows[request.rows["operation"] != "d"]
-    frame = rows[[f.name for f in all_fields(spec)]].assign(
-        department_code=request.department_code,
-        source_system=request.source_system,
-        source_ref=rows["_source_ref"],
-        source_hash=rows["_source_hash"],
-        first_loaded_at=now, updated_at=now, is_deleted=False,
-    )
+    frame = _core_frame(spec, request, rows).assign(
+        first_loaded_at=now, updated_at=now, is_deleted=False)
     core = core_table(spec)
     with _indexes_built_after(conn, core):
         bulk_insert(conn, core, frame, pause="copy")
@@ -412,12 +415,9 @@ def _stage_failures(conn: sa.Connection, request: LoadRequest, now: datetime) ->
     quarantine = table(QUARANTINE, "record")
     names = [c.name for c in quarantine.columns if c.name != "quarantine_id"]
     # SQLite: the JSON text as it is (a JSON column there would encode it again as a string).
-    stage = sa.Table("huiju_stage_quarantine", sa.MetaData(), *(
+    stage = _temporary_table(conn, "huiju_stage_quarantine", [
         sa.Column(n, quarantine.c[n].type.with_variant(sa.Text(), "sqlite")
-                  if n == "record" else quarantine.c[n].type) for n in names),
-        prefixes=["TEMPORARY"])
-    stage.drop(conn, checkfirst=True)
-    stage.create(conn)
+                  if n == "record" else quarantine.c[n].type) for n in names])
     failures = request.quarantine
     none = pd.Series([None] * len(failures), dtype="object", index=failures.index)
     frame = pd.DataFrame({

@@ -53,6 +53,15 @@ class BatchCheck:
         return found
 
 
+def verdict(checks: list[BatchCheck]) -> tuple[bool, str]:
+    """Whether every batch agrees, and the sentence that says so (rich markup)."""
+    bad = [c for c in checks if c.problems]
+    if bad:
+        return False, (f"[red]{len(bad)} of {len(checks)} batches disagree with their "
+                       "evidence[/red]")
+    return True, f"all {len(checks)} batches agree with their raw rows and versions"
+
+
 def verify(engine: sa.Engine, *, department: str | None = None,
            dataset: str | None = None) -> list[BatchCheck]:
     """Every batch (of ``department`` / ``dataset``, if given) checked against its evidence."""

@@ -23,7 +23,7 @@ def _verify(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from warehouse.engine import create_warehouse_engine
-    from warehouse.verify import verify
+    from warehouse.verify import verdict, verify
 
     engine = create_warehouse_engine(args.url)
     try:
@@ -40,10 +40,6 @@ def _verify(args: argparse.Namespace) -> int:
                      if problems else "yes")
     console = Console()
     console.print(grid)
-    bad = [c for c in checks if c.problems]
-    if bad:
-        console.print(f"[red]{len(bad)} of {len(checks)} batches disagree with their "
-                      "evidence[/red]")
-        return 1
-    console.print(f"all {len(checks)} batches agree with their raw rows and versions")
-    return 0
+    agree, sentence = verdict(checks)
+    console.print(sentence)
+    return 0 if agree else 1
