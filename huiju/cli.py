@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "quarantine",
     "demo",
     "expectations",
+    "simulator",
 )
 
 

@@ -1,0 +1,108 @@
+"""The simulator's OpenAPI document, generated from the pydantic models (bodies) and the shape
+files (one path per platform resource, with its payload's fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from simulator.faults import FAULT_KINDS
+from simulator.models import (
+    BATCH_ADAPTER,
+    MAX_BATCH,
+    BatchOut,
+    LedgerOut,
+    ProblemOut,
+)
+from simulator.shapes import PLATFORM_NAMES, PLATFORMS, ResourceShape
+
+_REF = "#/components/schemas/{model}"
+_JSON_TYPES = {"string": {"type": "string"}, "date": {"type": "string", "format": "date"},
+               "datetime": {"type": "string", "format": "date-time"},
+               "decimal": {"type": ["number", "string"]},
+               "integer": {"type": ["integer", "string"]}}
+
+
+def _json(schema_ref: str, description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=schema_ref)}}}}
+
+
+def payload_schema(resource: ResourceShape) -> dict[str, Any]:
+    """JSON Schema of one resource's payload, from its shape."""
+    properties = {}
+    for field in resource.fields:
+        prop = dict(_JSON_TYPES[field.type])
+        if field.max_length:
+            prop["maxLength"] = field.max_length
+        if field.required_when:
+            other, values = field.required_when
+            prop["description"] = f"required when {other} is one of {list(values)}"
+        properties[field.code] = prop
+    return {"type": "object", "title": f"{resource.platform}.{resource.name}",
+            "description": f"{resource.zh or resource.name} (data set {resource.dataset})",
+            "properties": properties, "additionalProperties": False,
+            "required": [f.code for f in resource.fields if f.required]}
+
+
+def build_openapi(shapes: dict[str, dict[str, ResourceShape]],
+                  extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document served at ``GET /openapi.json``."""
+    _, components = models_json_schema(
+        [(m, "serialization") for m in (BatchOut, LedgerOut, ProblemOut)], ref_template=_REF)
+    schemas = dict(components.get("$defs", {}))
+    batch = BATCH_ADAPTER.json_schema(ref_template=_REF)
+    schemas.update(batch.pop("$defs", {}))
+    schemas["BatchIn"] = batch
+    errors = {
+        "400": _json("ProblemOut", "malformed body"),
+        "401": _json("ProblemOut", "missing or wrong bearer token"),
+        "404": _json("ProblemOut", "no such platform or resource"),
+        "413": _json("ProblemOut", f"more than {MAX_BATCH} records"),
+        "429": _json("ProblemOut", "throttled (injected); see the Retry-After header (seconds)"),
+        "500": _json("ProblemOut", "server error (injected)"),
+        "503": _json("ProblemOut", "unavailable (injected)"),
+    }
+    faults = "; ".join(f"{kind}: {what}" for kind, what in FAULT_KINDS.items())
+    paths: dict[str, Any] = {}
+    for platform in PLATFORMS:
+        for resource in shapes[platform].values():
+            name = f"{platform}.{resource.name}"
+            schemas[name] = payload_schema(resource)
+            body = {"allOf": [{"$ref": _REF.format(model="BatchIn")}, {"properties": {
+                "records": {"items": {"properties": {
+                    "payload": {"$ref": _REF.format(model=name)}}}}}}]}
+            paths[f"/api/{platform}/{resource.name}"] = {"post": {
+                "operationId": f"send_{platform}_{resource.name}",
+                "summary": f"{PLATFORM_NAMES[platform]}: {resource.zh or resource.name}",
+                "description": "Receive a batch of record versions; each is accepted "
+                               "(receipt), a duplicate of an accepted key, or rejected with "
+                               f"reasons. Injected faults: {faults}.",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": body}}},
+                "responses": {"200": _json("BatchOut", "one result per record, in order"),
+                              **errors}}}
+    paths["/_ledger/{platform}"] = {"get": {
+        "operationId": "ledger", "summary": "What a platform has accepted (no auth)",
+        "parameters": [
+            {"name": "platform", "in": "path", "required": True,
+             "schema": {"type": "string", "enum": list(PLATFORMS)}},
+            {"name": "record_id", "in": "query", "schema": {"type": "string"}},
+            {"name": "payloads", "in": "query", "schema": {"type": "integer", "enum": [0, 1]}}],
+        "responses": {"200": _json("LedgerOut", "the ledger"),
+                      "404": _json("ProblemOut", "no such platform")}}}
+    paths["/_health"] = {"get": {"operationId": "health", "summary": "Liveness (no auth)",
+                                 "responses": {"200": {"description": "ok"}}}}
+    paths["/openapi.json"] = {"get": {"operationId": "openapi", "summary": "This document",
+                                      "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+    paths.update(extra_paths or {})
+    return {"openapi": "3.1.0",
+            "info": {"title": "Huiju platform simulator", "version": "1",
+                     "description": "Local stand-in for 国家互联网+监管系统 (national), "
+                                    "国家企业信用信息公示系统(甘肃) (gsxt) and 信用中国(甘肃) "
+                                    "(creditchina)."},
+            "paths": paths,
+            "components": {"schemas": schemas, "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"}}}}
