@@ -82,27 +82,33 @@ def default_shapes_dir() -> Path:
 
 def load_shapes(directory: Path | str | None = None) -> dict[str, dict[str, ResourceShape]]:
     """``{platform: {resource name: ResourceShape}}`` for the three platforms, read from the
-    ``*.yaml`` files of ``directory`` (default: ``schemas/platforms/``). A platform without a
-    file has no resources (every POST to it answers 404); a malformed file raises ShapeError."""
+    ``*.yaml`` files of ``directory`` (default: ``schemas/platforms/``) that have a
+    ``platform`` key. A platform without a file has no resources (every POST to it answers
+    404); a malformed shape file raises ShapeError naming the file and field."""
     directory = Path(directory) if directory is not None else default_shapes_dir()
     shapes: dict[str, dict[str, ResourceShape]] = {name: {} for name in PLATFORMS}
     if not directory.is_dir():
         return shapes
     for path in sorted(directory.glob("*.yaml")):
-        platform, resources = _read_file(path)
+        read = _read_file(path)
+        if read is None:
+            continue
+        platform, resources = read
         if shapes[platform]:
             raise ShapeError(f"{path}: platform {platform!r} is declared by another file too")
         shapes[platform] = resources
     return shapes
 
 
-def _read_file(path: Path) -> tuple[str, dict[str, ResourceShape]]:
+def _read_file(path: Path) -> tuple[str, dict[str, ResourceShape]] | None:
+    """A shape file's platform and resources; None for another YAML file of the folder
+    (one without ``platform``, such as the publicity rules)."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ShapeError(f"{path}: not valid YAML ({error})") from error
-    if not isinstance(document, dict):
-        raise ShapeError(f"{path}: expected a mapping with 'platform' and 'resources'")
+    if not isinstance(document, dict) or "platform" not in document:
+        return None
     platform = document.get("platform")
     if platform not in PLATFORMS:
         raise ShapeError(f"{path}: platform {platform!r} is not one of {', '.join(PLATFORMS)}")
@@ -114,6 +120,10 @@ def _read_file(path: Path) -> tuple[str, dict[str, ResourceShape]]:
         if name in resources:
             raise ShapeError(f"{path}: resource {name!r} declared twice")
         fields = tuple(_read_field(path, name, item) for item in entry.get("fields") or [])
+        codes = [f.code for f in fields]
+        if len(set(codes)) != len(codes):
+            twice = sorted({c for c in codes if codes.count(c) > 1})
+            raise ShapeError(f"{path}: resource {name}: field codes declared twice: {twice}")
         resources[name] = ResourceShape(platform, name, entry.get("dataset"), fields,
                                         zh=entry.get("zh"))
     return platform, resources
