@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources as importlib_resources
@@ -57,6 +58,9 @@ class ResourceShape:
     dataset: str | None
     fields: tuple[FieldShape, ...]
     zh: str | None = None
+    # checks beyond the field shapes (e.g. "this lead exists"), run when the fields pass
+    extra_check: Callable[[dict[str, Any]], list[RecordError]] | None = field(
+        default=None, compare=False, repr=False)
     by_code: dict[str, FieldShape] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -78,6 +82,31 @@ class RecordError:
 def default_shapes_dir() -> Path:
     """``schemas/platforms/`` of the installed ``schemas`` package."""
     return Path(str(importlib_resources.files("schemas"))) / "platforms"
+
+
+def read_shape_document(path: Path, document: Any) -> tuple[str, dict[str, ResourceShape]]:
+    """The platform and resources of one parsed shape document (``path`` names it in
+    errors)."""
+    if not isinstance(document, dict):
+        raise ShapeError(f"{path}: expected a mapping with 'platform' and 'resources'")
+    platform = document.get("platform")
+    if platform not in PLATFORMS:
+        raise ShapeError(f"{path}: platform {platform!r} is not one of {', '.join(PLATFORMS)}")
+    resources: dict[str, ResourceShape] = {}
+    for entry in document.get("resources") or []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not name or not isinstance(name, str) or "/" in name:
+            raise ShapeError(f"{path}: a resource needs a name without '/': {entry!r}")
+        if name in resources:
+            raise ShapeError(f"{path}: resource {name!r} declared twice")
+        fields = tuple(_read_field(path, name, item) for item in entry.get("fields") or [])
+        codes = [f.code for f in fields]
+        if len(set(codes)) != len(codes):
+            twice = sorted({c for c in codes if codes.count(c) > 1})
+            raise ShapeError(f"{path}: resource {name}: field codes declared twice: {twice}")
+        resources[name] = ResourceShape(platform, name, entry.get("dataset"), fields,
+                                        zh=entry.get("zh"))
+    return platform, resources
 
 
 def load_shapes(directory: Path | str | None = None) -> dict[str, dict[str, ResourceShape]]:
@@ -109,24 +138,7 @@ def _read_file(path: Path) -> tuple[str, dict[str, ResourceShape]] | None:
         raise ShapeError(f"{path}: not valid YAML ({error})") from error
     if not isinstance(document, dict) or "platform" not in document:
         return None
-    platform = document.get("platform")
-    if platform not in PLATFORMS:
-        raise ShapeError(f"{path}: platform {platform!r} is not one of {', '.join(PLATFORMS)}")
-    resources: dict[str, ResourceShape] = {}
-    for entry in document.get("resources") or []:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if not name or not isinstance(name, str) or "/" in name:
-            raise ShapeError(f"{path}: a resource needs a name without '/': {entry!r}")
-        if name in resources:
-            raise ShapeError(f"{path}: resource {name!r} declared twice")
-        fields = tuple(_read_field(path, name, item) for item in entry.get("fields") or [])
-        codes = [f.code for f in fields]
-        if len(set(codes)) != len(codes):
-            twice = sorted({c for c in codes if codes.count(c) > 1})
-            raise ShapeError(f"{path}: resource {name}: field codes declared twice: {twice}")
-        resources[name] = ResourceShape(platform, name, entry.get("dataset"), fields,
-                                        zh=entry.get("zh"))
-    return platform, resources
+    return read_shape_document(path, document)
 
 
 def _read_field(path: Path, resource: str, item: Any) -> FieldShape:
@@ -187,6 +199,8 @@ def check_payload(resource: ResourceShape, payload: Any) -> list[RecordError]:
                 "max_length", shape.code,
                 f"{shape.code} 长度 {len(str(value))} 超过 {shape.max_length} "
                 f"(longer than {shape.max_length} characters)"))
+    if not errors and resource.extra_check is not None:
+        errors = resource.extra_check(payload)
     return errors
 
 

@@ -96,7 +96,8 @@ def ledger(base: str, platform: str = "creditchina", **params: str) -> dict:
 def test_health_lists_the_resources_of_the_shape_files(url):
     health = requests.get(f"{url}/_health", timeout=5).json()
     assert health == {"status": "ok",
-                      "platforms": {"national": ["penalty"], "gsxt": [], "creditchina": ["CF"]}}
+                      "platforms": {"national": ["dispositions", "joint-feedback", "penalty"],
+                                    "gsxt": [], "creditchina": ["CF"]}}
 
 
 def test_token_is_required(url):
