@@ -148,7 +148,7 @@ def _handler(sim: SimulatorServer) -> type[BaseHTTPRequestHandler]:
                 try:
                     self.connection.shutdown(socket.SHUT_RDWR)
                 except OSError:
-                    pass
+                    pass   # the client hung up first: the connection is gone either way
                 return
             payload = body if isinstance(body, bytes) else \
                 json.dumps(body, ensure_ascii=False).encode("utf-8")
