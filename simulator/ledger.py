@@ -106,13 +106,20 @@ class PlatformLedger:
         self.entries[key] = entry
         return {"key": key, "status": "accepted", "receipt": entry.receipt, "errors": []}
 
-    def snapshot(self, *, record_id: str | None = None, with_payload: bool = False
-                 ) -> dict[str, Any]:
-        """The ledger as ``GET /_ledger/{platform}`` serves it."""
+    def snapshot(self, *, record_id: str | None = None, with_payload: bool = False,
+                 with_records: bool = True) -> dict[str, Any]:
+        """The ledger as ``GET /_ledger/{platform}`` serves it; ``summary`` counts the keys
+        by state and how often they arrived, so a large run can be checked without the list."""
         with self.lock:
             entries = [e for e in self.entries.values()
                        if record_id is None or e.record_id == record_id]
+            states = Counter(e.state for e in entries)
+            summary = {"keys": len(entries), **{s: states[s] for s in (ACTIVE, SUPERSEDED,
+                                                                       WITHDRAWN)},
+                       "accepted": sum(e.accepted for e in entries),
+                       "received": sum(e.received for e in entries)}
             return {"platform": self.platform,
-                    "records": [e.as_dict(with_payload) for e in entries],
-                    "requests": self.requests, "rejected": self.rejected,
+                    "records": [e.as_dict(with_payload) for e in entries] if with_records
+                    else [],
+                    "summary": summary, "requests": self.requests, "rejected": self.rejected,
                     "faults": dict(self.faults)}

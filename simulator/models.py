@@ -72,11 +72,24 @@ class LedgerRecordOut(BaseModel):
     payload: dict[str, Any] | None = Field(None, description="only with ?payloads=1")
 
 
+class LedgerSummaryOut(BaseModel):
+    """Counts over the ledger's (filtered) keys."""
+
+    keys: int
+    active: int
+    superseded: int
+    withdrawn: int
+    accepted: int = Field(description="sum of accepted: equals keys when nothing was "
+                                      "accepted twice")
+    received: int = Field(description="sum of received: above keys when senders retried")
+
+
 class LedgerOut(BaseModel):
     """``GET /_ledger/{platform}``."""
 
     platform: str
-    records: list[LedgerRecordOut]
+    records: list[LedgerRecordOut] = Field(description="empty with ?records=0")
+    summary: LedgerSummaryOut
     requests: int = Field(description="authenticated API requests to this platform")
     rejected: int = Field(description="records rejected by the schema check")
     faults: dict[str, int] = Field(description="faults injected, by kind")

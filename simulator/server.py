@@ -177,7 +177,8 @@ def _handler(sim: SimulatorServer) -> type[BaseHTTPRequestHandler]:
                 if ledger is None:
                     return 404, {"error": f"no platform {parts[1]!r}"}, None
                 return 200, ledger.snapshot(record_id=query.get("record_id"),
-                                            with_payload=query.get("payloads") == "1"), None
+                                            with_payload=query.get("payloads") == "1",
+                                            with_records=query.get("records") != "0"), None
             return 404, {"error": f"no route GET {url.path}"}, None
 
         def _feed(self, kind: str, query: dict[str, str]

@@ -180,6 +180,8 @@ def test_update_supersedes_and_withdrawal_withdraws(url):
     entries = ledger(url, record_id="sup-r", payloads="1")["records"]
     assert {e["key"]: e["state"] for e in entries} == {
         "sup-v1": "superseded", "sup-v2": "withdrawn", "sup-v3": "withdrawn"}
+    assert ledger(url, record_id="sup-r")["summary"] == {
+        "keys": 3, "active": 0, "superseded": 1, "withdrawn": 2, "accepted": 3, "received": 3}
     assert [e["operation"] for e in entries] == ["i", "u", "d"]
     assert entries[1]["payload"]["CF_FK"] == "0.300000"
     # the same record id on another platform is another record
@@ -224,6 +226,9 @@ def test_concurrent_senders_get_each_key_accepted_once(url):
     entries = [e for e in ledger(url)["records"] if e["key"].startswith("conc-")]
     assert len(entries) == 200
     assert {(e["accepted"], e["received"]) for e in entries} == {(1, 6)}
+    summary = ledger(url, records="0")
+    assert summary["records"] == [] and summary["summary"]["keys"] >= 200
+    assert summary["summary"]["accepted"] == summary["summary"]["keys"]
 
 
 def test_openapi_document_lists_the_routes(url):
