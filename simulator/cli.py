@@ -36,6 +36,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="new leads per minute after that (default 2)")
     parser.add_argument("--tasks", type=int, default=3,
                         help="joint-supervision tasks in the feed at start (default 3)")
+    parser.add_argument("--ledger", default=None, metavar="FILE",
+                        help="keep the ledgers in this SQLite file across restarts "
+                             "(default: in memory)")
     parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
 
 
@@ -54,6 +57,7 @@ def serve(args: argparse.Namespace) -> int:
                          retry_after=args.retry_after, slow_seconds=args.slow_seconds)
         server = SimulatorServer(token=token, host=args.host, port=args.port, faults=plan,
                                  shapes_dir=args.shapes, verbose=args.verbose,
+                                 ledger_path=args.ledger,
                                  feed=LeadFeed(args.seed, leads=args.leads, tasks=args.tasks,
                                                leads_per_minute=args.leads_per_minute)).bind()
     except (ValueError, OSError) as error:   # ShapeError is a ValueError

@@ -32,6 +32,7 @@ from simulator.ledger import PlatformLedger
 from simulator.models import BATCH_ADAPTER, MAX_BATCH
 from simulator.openapi import build_openapi, feed_paths
 from simulator.shapes import PLATFORMS, ResourceShape, load_shapes
+from simulator.store import LedgerStore
 
 __all__ = ["MAX_BODY_BYTES", "SimulatorServer"]
 
@@ -46,7 +47,8 @@ class SimulatorServer:
 
     def __init__(self, *, token: str, host: str = "127.0.0.1", port: int = 0,
                  faults: FaultPlan | None = None, shapes_dir: Path | str | None = None,
-                 feed: LeadFeed | None = None, verbose: bool = False) -> None:
+                 feed: LeadFeed | None = None, ledger_path: Path | str | None = None,
+                 verbose: bool = False) -> None:
         if not token:
             raise ValueError("the simulator needs a token")
         self.token = token
@@ -61,7 +63,8 @@ class SimulatorServer:
         national = self.shapes["national"]
         for name, resource in self.feed.resources().items():
             national[name] = self.feed.attach(national[name]) if name in national else resource
-        self.ledgers = {name: PlatformLedger(name) for name in PLATFORMS}
+        self.store = LedgerStore(ledger_path) if ledger_path else None
+        self.ledgers = {name: PlatformLedger(name, self.store) for name in PLATFORMS}
         self.streams = {name: FaultStream(self.faults, name) for name in PLATFORMS}
         self.feed_stream = FaultStream(self.faults, "national-feed")
         self.openapi = json.dumps(build_openapi(self.shapes, feed_paths()),
@@ -107,6 +110,9 @@ class SimulatorServer:
                 self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def __enter__(self) -> SimulatorServer:
         return self.start()

@@ -317,3 +317,22 @@ def test_faults_are_seeded(shapes):
     assert first != other
     assert set(faults) == set(FAULT_KINDS)   # 40 draws at 50 % meet every kind with seed 11
     assert sum(faults.values()) == 40 - first.count("200") + faults["slow"]
+
+
+def test_a_ledger_file_survives_a_restart(shapes, tmp_path):
+    path = str(tmp_path / "ledger" / "sim.db")
+    with simulator_process(token=TOKEN, shapes=shapes, args=["--ledger", path]) as base:
+        first = send(base, [record("keep-1", "keep-r"),
+                            record("keep-2", "keep-r", "u", penalty(CF_FK="1.000000"))])
+        receipts = [r["receipt"] for r in first.json()["results"]]
+        before = ledger(base, payloads="1")["records"]
+    assert [e["state"] for e in before] == ["superseded", "active"]
+    with simulator_process(token=TOKEN, shapes=shapes, args=["--ledger", path]) as base:
+        assert ledger(base, payloads="1")["records"] == before
+        again = send(base, [record("keep-2", "keep-r"), record("keep-3", "keep-r", "d")])
+        dup, withdrawn = again.json()["results"]
+        assert dup["status"] == "duplicate" and dup["receipt"] == receipts[1]
+        assert withdrawn["status"] == "accepted" and withdrawn["receipt"] not in receipts
+        after = {e["key"]: (e["state"], e["received"]) for e in ledger(base)["records"]}
+    assert after == {"keep-1": ("superseded", 1), "keep-2": ("withdrawn", 2),
+                     "keep-3": ("withdrawn", 1)}
