@@ -16,6 +16,7 @@ import binascii
 import datetime as dt
 import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -37,8 +38,11 @@ EPOCH = dt.datetime(2026, 11, 1, 9, 0, tzinfo=CST)
 # the fields a department fills in and sends back; the feed leaves them out
 DISPOSITION_FIELDS = frozenset({"progress_status", "verification", "handling_dept",
                                 "handling_dept_code", "handling_result", "handling_date"})
-# the first field of each data set is the lead's id
-LEAD_DATASETS = {"complaint": "complaint", "tip": "complaint", "risk_lead": "risk_lead"}
+# kind of lead → (its data set, the id field: the data set's business key, the id's prefix)
+LEAD_KINDS = {"complaint": ("complaint", "complaint_id", "TS62"),
+              "tip": ("complaint", "complaint_id", "JB62"),
+              "risk_lead": ("risk_lead", "risk_warning_id", "FXYJ62")}
+_LEAD_ID = re.compile(r"(TS62|JB62|FXYJ62)(\d{10})")
 FEEDBACK_BLOCKS = ("admInspection", "admPunishment", "admForce", "other")
 
 
@@ -95,7 +99,7 @@ _Maker = Callable[[random.Random, int, _Subject], Any]
 _PROBLEMS = ("虚假宣传", "价格欺诈", "销售过期商品", "拒不退款")
 _RISKS = ("经营异常", "抽检不合格", "投诉集中", "资质过期")
 COMPLAINT_MAKERS: dict[str, _Maker] = {
-    "complaint_id": lambda rng, n, s: f"TS62{n:010d}",
+    "complaint_id": lambda rng, n, s: None,   # set by make_lead: TS… or JB…
     "is_tip": lambda rng, n, s: False,
     "object_name": lambda rng, n, s: s.name,
     "object_cert_code": lambda rng, n, s: s.cert_code,
@@ -111,7 +115,7 @@ COMPLAINT_MAKERS: dict[str, _Maker] = {
     "received_at": lambda rng, n, s: (EPOCH + dt.timedelta(minutes=7 * n)).isoformat(),
 }
 RISK_LEAD_MAKERS: dict[str, _Maker] = {
-    "risk_warning_id": lambda rng, n, s: f"FXYJ62{n:010d}",
+    "risk_warning_id": lambda rng, n, s: None,   # set by make_lead
     "title": lambda rng, n, s: f"{s.name}{rng.choice(_RISKS)}风险预警",
     "risk_object": lambda rng, n, s: s.name,
     "risk_object_cert_code": lambda rng, n, s: s.cert_code,
@@ -132,14 +136,13 @@ def make_lead(seed: int, number: int) -> dict[str, Any]:
     config = feeds_config()
     mix = config["lead_mix"]
     kind = rng.choices(list(mix), weights=list(mix.values()))[0]
-    dataset = LEAD_DATASETS[kind]
+    dataset, id_field, prefix = LEAD_KINDS[kind]
     subject = _subject(rng, config)
     record = {name: make(rng, number, subject) for name, make in MAKERS[dataset].items()}
+    record[id_field] = lead_id = f"{prefix}{number:010d}"
     if kind == "tip":
         record["is_tip"] = True
-        record["complaint_id"] = f"JB62{number:010d}"
         record["detail"] = record["detail"].replace("消费者反映", "群众举报")
-    lead_id = next(iter(record.values()))
     return {"lead_id": lead_id, "lead_type": dataset, "sequence": number, "record": record}
 
 
@@ -259,10 +262,8 @@ class LeadFeed:
 
     def known_lead(self, lead_id: str) -> dict[str, Any] | None:
         """The visible lead of that id, or None."""
-        prefix, digits = lead_id[:4], lead_id[4:]
-        if not digits.isdigit() or prefix not in ("TS62", "JB62", "FXYJ"):
-            return None
-        number = int(lead_id[6:]) if prefix == "FXYJ" else int(digits)
+        match = _LEAD_ID.fullmatch(lead_id)
+        number = int(match.group(2)) if match else 0
         if not 1 <= number <= self.count("leads"):
             return None
         lead = self.lead(number)
