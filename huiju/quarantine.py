@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from huiju.cells import neutralise_row
 from warehouse.tables import QUARANTINE, table
 
 EXPORT_COLUMNS = ("department_code", "dataset", "source_system", "source_ref", "record_id",
@@ -68,10 +69,14 @@ def resolve(engine: sa.Engine, *, department: str, dataset: str, source_ref: str
 
 
 def write_rejections(rows: list[dict], path: Path, columns=EXPORT_COLUMNS) -> Path:
-    """A CSV that Excel opens correctly (UTF-8 with BOM), one failure per line."""
+    """A CSV that Excel opens correctly (UTF-8 with BOM), one failure per line.
+
+    Cells are neutralised (:mod:`huiju.cells`): a raw value the department sent as ``=…`` is
+    written as ``'=…`` so that opening the list never runs it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(neutralise_row(row) for row in rows)
     return path
