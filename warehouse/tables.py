@@ -250,6 +250,13 @@ def _add_audit(metadata: sa.MetaData) -> None:
         schema=AUDIT,
         comment="incremental cursor per department/source/data set, committed with its batch",
     )
+    sa.Table(
+        "department_reader", metadata,
+        sa.Column("role_name", sa.String(63), primary_key=True),
+        sa.Column("department_code", sa.String(64), nullable=False),
+        schema=AUDIT,
+        comment="which department's rows a department reader role sees (warehouse/roles.py)",
+    )
 
 
 def _fill(md: sa.MetaData, specs: list[DataSetSpec]) -> sa.MetaData:
