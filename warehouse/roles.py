@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from warehouse.actions import ACTION_LOG
 from warehouse.tables import AUDIT, LAYERS
 
 OWNER, LOADER, READER, AUDITOR = "huiju_owner", "huiju_loader", "huiju_reader", "huiju_auditor"
@@ -46,6 +47,8 @@ def apply(conn: sa.Connection) -> None:
         conn.exec_driver_sql(
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {LOADER}")
         conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {AUDITOR}")
+    if _exists(conn, ACTION_LOG):  # append-only: the loader may add, never change
+        conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON {ACTION_LOG} FROM {LOADER}")
     if not _exists(conn, READER_MAP):
         return  # a revision older than the reader map: department readers get nothing yet
     # A department reader reads only tables whose rows name a department, through the policy.
