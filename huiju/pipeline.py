@@ -35,7 +35,7 @@ from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
 from warehouse.engine import create_warehouse_engine
 from warehouse.load import QUARANTINE_COLUMNS, LoadRequest, load_batch
-from warehouse.state import next_batch_id, read_cursor
+from warehouse.state import batch_counts, next_batch_id, read_cursor
 
 _log = logging.getLogger(__name__)
 
@@ -131,14 +131,41 @@ def code_version() -> str:
 # --------------------------------------------------------------------------- staging
 
 
+# Staged files hold whole records (ID numbers included): only the service user may read them,
+# and they go once their batch commits (a batch that never commits leaves them for a rerun).
+STAGE_MODE = 0o700
+
+
 def _stage_dir(settings: Settings, run_id: str, key: FeedKey) -> Path:
     safe_run = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
     return settings.staging_dir / safe_run / key.department / key.source / key.dataset
 
 
+def _make_stage(settings: Settings, stage: Path) -> None:
+    """Create ``stage`` and its parents under the staging root, readable by this user only."""
+    for folder in [*reversed(stage.relative_to(settings.staging_dir).parents), Path(".")][1:]:
+        settings.staging_dir.joinpath(folder).mkdir(mode=STAGE_MODE, parents=True,
+                                                    exist_ok=True)
+    stage.mkdir(mode=STAGE_MODE, parents=True, exist_ok=True)
+    settings.staging_dir.chmod(STAGE_MODE)
+
+
 def _write(frame: pd.DataFrame, path: Path) -> str:
     frame.to_parquet(path, index=False)
+    path.chmod(0o600)
     return str(path)
+
+
+def _remove_stage(settings: Settings, stage: Path) -> None:
+    """Remove a committed batch's staged files, and the run's folders left empty."""
+    shutil.rmtree(stage, ignore_errors=True)
+    for folder in stage.parents:
+        if folder == settings.staging_dir or settings.staging_dir not in folder.parents:
+            break
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: another feed of the run is still staged
+            break
 
 
 def _read_standard(path: str, dataset: str) -> pd.DataFrame:
@@ -187,7 +214,7 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
                       batch_id, max_rows=None if period else feed.max_rows_per_run)
     cursor = run.cursor if run.batches and not period else saved_cursor
     stage = _stage_dir(settings, run_id, key)
-    stage.mkdir(parents=True, exist_ok=True)
+    _make_stage(settings, stage)
     frame = run.frame if run.frame is not None else _empty_frame(dataset)
     issue_frame = (run.issues if run.issues is not None
                    else pd.DataFrame({"row": pd.Series([], dtype="int64")}))
@@ -267,6 +294,8 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
     settings = load_settings()
     department = find_department(validated["department"], settings)
     name = validated["dataset"]
+    if not Path(validated["frame"]).exists():
+        return _committed_accounting(settings, validated)
     frame = pd.read_parquet(validated["frame"], columns=list(RAW_COLUMNS))
     quarantine = pd.read_parquet(validated["quarantine"])
     request = LoadRequest(
@@ -286,6 +315,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
         result = load_batch(engine, request)
     finally:
         engine.dispose()
+    _remove_stage(settings, Path(validated["frame"]).parent)
     accounting = {
         **{k: validated[k] for k in ("department", "source", "dataset", "batch_id", "run_id")},
         "extracted": request.extracted, "loaded": len(request.rows),
@@ -299,6 +329,28 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
     if validated.get("threshold_breached") and raise_on_threshold:
         raise ThresholdBreached(validated["threshold_breached"])
     return accounting
+
+
+def _committed_accounting(settings: Settings, validated: dict) -> dict:
+    """A load task run again after its batch committed and its staged files were removed."""
+    engine = create_warehouse_engine(settings.warehouse_url)
+    try:
+        counts = batch_counts(engine, validated["department"], validated["source"],
+                              validated["dataset"], validated["batch_id"])
+    finally:
+        engine.dispose()
+    if counts is None:
+        raise FileNotFoundError(
+            f"{validated['frame']}: the staged batch {validated['batch_id']} is gone and was "
+            "never loaded; run the feed again from extract")
+    return {**{k: validated[k] for k in ("department", "source", "dataset", "batch_id",
+                                         "run_id")},
+            "extracted": counts["extracted"], "loaded": counts["passed"],
+            "quarantined": counts["quarantined"], "superseded": counts["superseded"],
+            "inserted": counts["inserted"], "updated": counts["updated"],
+            "deleted": counts["deleted"], "unchanged": counts["unchanged"],
+            "already_loaded": True, "threshold_breached": validated.get("threshold_breached"),
+            "more": bool(validated.get("more"))}
 
 
 def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,

@@ -4,7 +4,8 @@ A quarantined record stays ``open`` until a later batch of the same department a
 loads it cleanly (the department fixed it at the source); the load marks it ``resolved``.
 Some records no batch can resolve: a line the connector could not read has no business key,
 so its corrected values, re-sent in another file, are a new record. A data engineer resolves
-those by hand, naming who and why (``resolve``); failing again reopens them.
+those by hand with a reason (``resolve``), recorded under the identity that ran the command
+in the append-only action log; failing again reopens them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from huiju.cells import neutralise_row
+from warehouse.actions import record_action
 from warehouse.tables import QUARANTINE, table
 
 EXPORT_COLUMNS = ("department_code", "dataset", "source_system", "source_ref", "record_id",
@@ -45,10 +48,14 @@ class NothingToResolve(LookupError):
 
 
 def resolve(engine: sa.Engine, *, department: str, dataset: str, source_ref: str,
-            reason: str, by: str, rule_id: str | None = None) -> int:
-    """Resolve the open failures of one record by hand; returns how many rows were resolved."""
-    if not reason.strip() or not by.strip():
-        raise ValueError("resolving by hand needs a reason and who resolves")
+            reason: str, actor: str, rule_id: str | None = None) -> int:
+    """Resolve the open failures of one record by hand; returns how many rows were resolved.
+
+    ``actor`` is an authenticated identity (:func:`huiju.identity.current_actor`, or the web
+    application's user); the resolution is appended to the action log in the same transaction.
+    """
+    if not reason.strip() or not actor.strip():
+        raise ValueError("resolving by hand needs a reason and an authenticated actor")
     record = table(QUARANTINE, "record")
     where = [record.c.department_code == department, record.c.dataset == dataset,
              record.c.source_ref == source_ref, record.c.status == "open"]
@@ -57,9 +64,14 @@ def resolve(engine: sa.Engine, *, department: str, dataset: str, source_ref: str
     with engine.begin() as conn:
         resolved = conn.execute(
             sa.update(record).where(*where).values(
-                status="resolved", resolved_at=datetime.now(UTC), resolved_by=by.strip(),
+                status="resolved", resolved_at=datetime.now(UTC), resolved_by=actor,
                 resolution_note=reason.strip()),
             execution_options={"preserve_rowcount": True}).rowcount
+        if resolved:
+            record_action(conn, actor=actor, action="quarantine.resolve", target=source_ref,
+                          department_code=department, dataset=dataset,
+                          detail={"reason": reason.strip(), "rule_id": rule_id,
+                                  "failures": resolved})
     if not resolved:
         rule = f" rule {rule_id}" if rule_id else ""
         raise NothingToResolve(f"no open quarantine row for {department}/{dataset} "
@@ -68,10 +80,14 @@ def resolve(engine: sa.Engine, *, department: str, dataset: str, source_ref: str
 
 
 def write_rejections(rows: list[dict], path: Path, columns=EXPORT_COLUMNS) -> Path:
-    """A CSV that Excel opens correctly (UTF-8 with BOM), one failure per line."""
+    """A CSV that Excel opens correctly (UTF-8 with BOM), one failure per line.
+
+    Cells are neutralised (:mod:`huiju.cells`): a raw value the department sent as ``=…`` is
+    written as ``'=…`` so that opening the list never runs it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(neutralise_row(row) for row in rows)
     return path

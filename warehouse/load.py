@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from schemas.catalog import all_fields, dataset
 from schemas.model import DataSetSpec
+from warehouse import roles
 from warehouse.bulk import bulk_insert, pause_point
 from warehouse.engine import BEGIN_OPTION
 from warehouse.landing import FORMAT, PART_ROWS, encode_part
@@ -294,11 +295,13 @@ def _indexes_built_after(conn: sa.Connection, target: sa.Table) -> Iterator[None
 
     Building an index once over all rows costs far less than updating it row by row. The DDL
     is part of the load's transaction (a crash restores the indexes) and locks the table until
-    commit: readers wait for the first load instead of finding the table empty.
+    commit: readers wait for the first load instead of finding the table empty. Only the
+    table's owner may do this: a least-privilege loader (:mod:`warehouse.roles`) has no DDL
+    rights, so it inserts into the indexed table instead.
     """
     empty = conn.dialect.name == "postgresql" and conn.execute(
         sa.select(sa.literal(1)).select_from(target).limit(1)).first() is None
-    if not empty:
+    if not (empty and roles.owns(conn, target)):
         yield
         return
     indexes = sorted(target.indexes, key=lambda index: index.name)

@@ -11,6 +11,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from warehouse import roles
 from warehouse.engine import create_schemas
 from warehouse.tables import LAYERS, metadata
 
@@ -27,10 +28,12 @@ def alembic_config(conn: sa.Connection | None = None) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Create the layer schemas, then migrate to ``revision`` (the newest by default)."""
+    """Create the layer schemas, migrate to ``revision`` (the newest by default), then grant
+    the roles their rights on whatever tables now exist (:mod:`warehouse.roles`)."""
     with engine.begin() as conn:
         create_schemas(conn)
         command.upgrade(alembic_config(conn), revision)
+        roles.apply(conn)
 
 
 def current(engine: sa.Engine) -> str | None:

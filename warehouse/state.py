@@ -44,3 +44,18 @@ def next_batch_id(engine: sa.Engine, department_code: str, source_system: str, d
         raise ValueError(f"{department_code}/{source_system}/{dataset}: more than 99999 "
                          f"batches on {day.isoformat()}")
     return f"{prefix}{sequence:05d}"
+
+
+def batch_counts(engine: sa.Engine, department_code: str, source_system: str, dataset: str,
+                 batch_id: str) -> dict[str, int] | None:
+    """The accounting ``audit.batch`` holds for one loaded batch, or None if it never loaded."""
+    batch = table(AUDIT, "batch")
+    names = ("extracted", "passed", "quarantined", "superseded",
+             "inserted", "updated", "deleted", "unchanged")
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(*(batch.c[name] for name in names)).where(
+            batch.c.department_code == department_code,
+            batch.c.source_system == source_system,
+            batch.c.dataset == dataset,
+            batch.c.batch_id == batch_id)).first()
+    return None if found is None else {name: int(found._mapping[name]) for name in names}

@@ -250,6 +250,28 @@ def _add_audit(metadata: sa.MetaData) -> None:
         schema=AUDIT,
         comment="incremental cursor per department/source/data set, committed with its batch",
     )
+    sa.Table(
+        "department_reader", metadata,
+        sa.Column("role_name", sa.String(63), primary_key=True),
+        sa.Column("department_code", sa.String(64), nullable=False),
+        schema=AUDIT,
+        comment="which department's rows a department reader role sees (warehouse/roles.py)",
+    )
+    sa.Table(
+        "action", metadata,
+        sa.Column("action_id", _identity(), sa.Identity(), primary_key=True),
+        sa.Column("at", _timestamp(), nullable=False),
+        sa.Column("actor", sa.String(256), nullable=False,
+                  comment="authenticated: os:<user>@<host>, airflow:<dag>/<run>, web:<user>"),
+        sa.Column("action", sa.String(64), nullable=False, comment="e.g. quarantine.resolve"),
+        sa.Column("department_code", sa.String(64)),
+        sa.Column("dataset", sa.String(64)),
+        sa.Column("target", sa.Text(), nullable=False, comment="what it acted on (a source_ref …)"),
+        sa.Column("detail", _json()),
+        sa.Index("ix_action_target", "target"),
+        schema=AUDIT,
+        comment="manual actions, append-only (warehouse/actions.py): who did what, when",
+    )
 
 
 def _fill(md: sa.MetaData, specs: list[DataSetSpec]) -> sa.MetaData:

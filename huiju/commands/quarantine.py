@@ -20,36 +20,38 @@ def register(sub: argparse._SubParsersAction) -> None:
             action.add_argument("--out", required=True, type=Path, help="CSV file to write")
         action.set_defaults(handler=_run)
     resolve = actions.add_parser(
-        "resolve", help="resolve one record's open failures by hand, saying who and why",
+        "resolve", help="resolve one record's open failures by hand, saying why",
         description="For a record no batch can resolve (an unreadable line re-sent corrected "
-                    "in another file). The reason and name are kept for the auditors; the "
-                    "record reopens if it fails again.")
+                    "in another file). The reason is kept for the auditors with the account "
+                    "that ran this command (never a typed name) in the append-only action "
+                    "log; the record reopens if it fails again.")
     resolve.add_argument("--department", metavar="CODE", required=True)
     resolve.add_argument("--dataset", metavar="NAME", required=True)
     resolve.add_argument("--source-ref", metavar="REF", required=True,
                          help="the quarantined record (as `huiju quarantine list` shows it)")
     resolve.add_argument("--rule", metavar="RULE_ID", help="only this rule's failure")
     resolve.add_argument("--reason", required=True, help="why it is resolved")
-    resolve.add_argument("--by", required=True, metavar="NAME", help="who resolves it")
     resolve.set_defaults(handler=_resolve)
 
 
 def _resolve(args: argparse.Namespace) -> int:
+    from huiju.identity import current_actor
     from huiju.quarantine import NothingToResolve, resolve
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
 
+    actor = current_actor()
     engine = create_warehouse_engine(load_settings().warehouse_url)
     try:
         count = resolve(engine, department=args.department, dataset=args.dataset,
                         source_ref=args.source_ref, rule_id=args.rule, reason=args.reason,
-                        by=args.by)
+                        actor=actor)
     except (NothingToResolve, ValueError) as error:
         sys.stderr.write(f"huiju quarantine resolve: {error}\n")
         return 1
     finally:
         engine.dispose()
-    sys.stdout.write(f"resolved {count} failure(s) of {args.source_ref} by hand\n")
+    sys.stdout.write(f"resolved {count} failure(s) of {args.source_ref} by hand as {actor}\n")
     return 0
 
 

@@ -21,17 +21,40 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _trace(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from warehouse.actions import actions_on
     from warehouse.engine import create_warehouse_engine
     from warehouse.provenance import trace
 
     console = Console()
-    trails = trace(create_warehouse_engine(args.url), args.record, args.dataset)
-    if not trails:
-        console.print(f"no record {args.record!r} in the warehouse")
-        return 1
-    for trail in trails:
-        _print(console, trail)
+    engine = create_warehouse_engine(args.url)
+    try:
+        trails = trace(engine, args.record, args.dataset)
+        if not trails:
+            console.print(f"no record {args.record!r} in the warehouse")
+            return 1
+        for trail in trails:
+            _print(console, trail)
+            refs = {row["source_ref"] for row in (*trail.landings, *trail.quarantine)}
+            if trail.current:
+                refs.add(trail.current["source_ref"])
+            _print_actions(console, actions_on(engine, refs))
+    finally:
+        engine.dispose()
     return 0
+
+
+def _print_actions(console, actions: list[dict]) -> None:
+    """Manual actions on the record, from the append-only log, with who did them."""
+    from rich.table import Table
+
+    if not actions:
+        return
+    grid = Table("at", "actor", "action", "detail", title="manual actions (append-only log)",
+                 title_justify="left")
+    for action in actions:
+        grid.add_row(str(action["at"]), action["actor"], action["action"],
+                     json.dumps(action["detail"], ensure_ascii=False, sort_keys=True))
+    console.print(grid)
 
 
 def _print(console, trail) -> None:

@@ -389,3 +389,42 @@ def test_a_feed_capped_per_run_loads_the_same_in_several_batches(built, monkeypa
 
 def without_batch(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "batch_id"} for row in rows]
+
+
+# --------------------------------------------------------------------------- 8. staging at rest
+
+
+def test_staged_records_are_private_and_go_once_their_batch_commits(built, monkeypatch,
+                                                                     tmp_path):
+    """Staged Parquet holds whole records (ID numbers): readable by the service user only,
+    removed when the batch commits; a load task retried after its commit still answers."""
+    import stat
+
+    url = use_workspace(monkeypatch, built, tmp_path)
+    staging = tmp_path / "staging"
+    key = pipeline.FeedKey("GS-SCJG", "case_db", "enterprise")
+    validated = pipeline.validate(pipeline.extract(key.department, key.source, key.dataset,
+                                                   run_id="private"))
+    staged = [path for path in staging.rglob("*") if path.is_file()]
+    assert staged, "nothing was staged"
+    for path in [*staged, *(p for p in staging.rglob("*") if p.is_dir()), staging]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+    first = pipeline.load(validated)
+    assert list(staging.rglob("*")) == []  # the run's folders went with the files
+    again = pipeline.load(validated)  # an Airflow retry after the commit
+    assert again["already_loaded"]
+    assert {k: again[k] for k in ("extracted", "loaded", "quarantined", "inserted")} == {
+        k: first[k] for k in ("extracted", "loaded", "quarantined", "inserted")}
+    assert scalar(url, "SELECT count(*) FROM audit.batch") == 1
+
+
+def test_a_staged_batch_lost_before_loading_is_a_clear_error(built, monkeypatch, tmp_path):
+    use_workspace(monkeypatch, built, tmp_path)
+    key = pipeline.FeedKey("GS-SCJG", "case_db", "enterprise")
+    validated = pipeline.validate(pipeline.extract(key.department, key.source, key.dataset,
+                                                   run_id="lost"))
+    for path in (tmp_path / "staging").rglob("*.parquet"):
+        path.unlink()
+    with pytest.raises(FileNotFoundError, match="never loaded; run the feed again"):
+        pipeline.load(validated)

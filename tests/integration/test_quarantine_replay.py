@@ -155,7 +155,10 @@ def test_file_record_fixed_in_a_new_file_is_resolved_and_export_shows_only_open(
 def test_ragged_line_resent_in_a_new_file_is_resolved_by_hand(home, monkeypatch, tmp_path,
                                                               capsys):
     """The unreadable line has no business key: its corrected values in another file are a
-    new record, so no batch can resolve it. A data engineer does, saying who and why."""
+    new record, so no batch can resolve it. A data engineer does, saying why; who is the
+    account that ran the command, never a typed name."""
+    from huiju.identity import current_actor
+
     url = use_workspace(monkeypatch, home, tmp_path)
     run(capsys, "LZ-SJJ", "site")
     (ragged,) = quarantine_rules(url, "LZ-SJJ", "site")
@@ -172,15 +175,25 @@ def test_ragged_line_resent_in_a_new_file_is_resolved_by_hand(home, monkeypatch,
 
     reason = "re-sent corrected as 水库名录_202412.csv:line 2"
     resolve = ["quarantine", "resolve", "--department", "LZ-SJJ", "--dataset", "site",
-               "--source-ref", ragged, "--reason", reason, "--by", "张工 (data engineer)"]
+               "--source-ref", ragged, "--reason", reason]
+    with pytest.raises(SystemExit) as refused:  # a typed name is no identity
+        main([*resolve, "--by", "省审计厅 张审计 (forged)"])
+    assert refused.value.code == 2
+    capsys.readouterr()
     assert main(resolve) == 0
-    assert f"resolved {len(failures)} failure(s)" in capsys.readouterr().out
+    actor = current_actor()
+    assert actor.startswith("os:")
+    assert f"resolved {len(failures)} failure(s) of {ragged} by hand as {actor}" in (
+        capsys.readouterr().out)
     assert export(capsys, tmp_path, "--department", "LZ-SJJ") == []
     done = export(capsys, tmp_path, "--department", "LZ-SJJ", "--status", "resolved")
     done = [r for r in done if r["source_ref"] == ragged]
     assert len(done) == len(failures)
     assert {(r["resolved_by"], r["resolution_note"], r["resolved_batch_id"]) for r in done} == {
-        ("张工 (data engineer)", reason, "")}
+        (actor, reason, "")}
+    main(["trace", ragged])
+    traced = capsys.readouterr().out
+    assert "manual actions" in traced and "quarantine.resolve" in traced
     assert all(r["resolved_at"] for r in done)
 
     # nothing open any more: said so, and nothing changes
@@ -188,7 +201,7 @@ def test_ragged_line_resent_in_a_new_file_is_resolved_by_hand(home, monkeypatch,
     assert "no open quarantine row" in capsys.readouterr().err
     # a reason is required
     with pytest.raises(SystemExit):
-        main(resolve[:-4])
+        main(resolve[:-2])
 
 
 def test_same_file_name_resent_corrected_resolves_the_ragged_line(home, monkeypatch, tmp_path,

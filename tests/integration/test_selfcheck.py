@@ -109,3 +109,22 @@ def test_missing_file_exits_2(workspace, tmp_path, capsys):
                  str(tmp_path / "nope.csv")])
     assert code == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_formula_like_raw_values_are_neutralised_in_the_rejection_list(built, workspace,
+                                                                       tmp_path, capsys):
+    """A department value such as ``=1+2`` must not run when the clerk opens the list."""
+    from huiju.cells import recover
+
+    text = (built.lz_drop / "水库检查_202411.csv").read_bytes().decode("gb18030")
+    assert "2024年13月2日" in text
+    export = tmp_path / "水库检查_formula.csv"
+    export.write_bytes(text.replace("2024年13月2日", "=1+2").encode("gb18030"))
+    out = tmp_path / "formula.csv"
+
+    code, _ = validate(capsys, "LZ-SJJ", "inspection", export, out)
+
+    assert code == 1
+    bad = next(r for r in read_rejections(out) if r["rule_id"] == "10-DATE-inspection.check_date")
+    assert bad["raw_value"] == "'=1+2"
+    assert recover(bad["raw_value"]) == "=1+2"

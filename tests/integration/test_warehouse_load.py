@@ -194,10 +194,10 @@ def test_quarantine_opens_then_resolves_when_the_record_loads_cleanly(engine):
 
     # 5 is resolved by hand; failing again in a later batch reopens it, forgetting the note
     assert resolve(engine, department=DEPT, dataset="penalty", source_ref="synthetic:penalty#pk=5",
-                   reason="withdrawn at the source", by="auditor") == 1
+                   reason="withdrawn at the source", actor="os:auditor@host") == 1
     assert rows_of(engine, "SELECT status, resolved_by, resolution_note FROM quarantine.record "
                            "WHERE source_ref = 'synthetic:penalty#pk=5'") == [
-        ("resolved", "auditor", "withdrawn at the source")]
+        ("resolved", "os:auditor@host", "withdrawn at the source")]
     load_batch(engine, load_request("penalty", penalty([6]), batch_id="2026010100003",
                                     quarantined=penalty([5], version=2)))
     assert rows_of(engine, "SELECT status, batch_id, resolved_at, resolved_by, resolution_note "
@@ -205,7 +205,28 @@ def test_quarantine_opens_then_resolves_when_the_record_loads_cleanly(engine):
                    ) == [("open", "2026010100003", None, None, None)]
     with pytest.raises(NothingToResolve):
         resolve(engine, department=DEPT, dataset="penalty", source_ref="synthetic:penalty#pk=4",
-                reason="already resolved", by="auditor")
+                reason="already resolved", actor="os:auditor@host")
+
+
+def test_the_action_log_records_who_resolved_and_refuses_to_change(engine):
+    """Resolving by hand appends to audit.action in the same transaction; the log only grows."""
+    from warehouse.actions import actions_on
+
+    load_batch(engine, load_request("penalty", penalty([1]), batch_id="2026010100001",
+                                    quarantined=penalty([2])))
+    ref = "synthetic:penalty#pk=2"
+    resolve(engine, department=DEPT, dataset="penalty", source_ref=ref,
+            reason="withdrawn at the source", actor="os:zhang@etl-1")
+    (logged,) = actions_on(engine, [ref])
+    assert (logged["actor"], logged["action"], logged["department_code"], logged["dataset"]) == (
+        "os:zhang@etl-1", "quarantine.resolve", DEPT, "penalty")
+    assert logged["detail"]["reason"] == "withdrawn at the source"
+    for statement in ("UPDATE audit.action SET actor = 'someone else'", "DELETE FROM audit.action"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    assert [a["actor"] for a in actions_on(engine, [ref])] == ["os:zhang@etl-1"]
+    with pytest.raises(ValueError, match="authenticated actor"):
+        resolve(engine, department=DEPT, dataset="penalty", source_ref=ref, reason="x", actor=" ")
 
 
 def test_values_round_trip_exactly(engine):
