@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "run",
     "validate",
     "quarantine",
+    "metrics",
     "demo",
     "expectations",
     "simulator",
@@ -37,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from huiju import jsonlog
+
+    jsonlog.configure()
     args = build_parser().parse_args(argv)
     return int(args.handler(args) or 0)
 

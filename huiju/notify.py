@@ -97,17 +97,22 @@ class HuijuNotifier(BaseNotifier):
 
     def notify(self, context: Any) -> None:
         """Deliver the message; a broken destination raises (Airflow logs it in the task log)."""
-        destination = parse_destination(self.destination or os.environ.get(ENV_VAR))
-        message = failure_message(context)
-        if destination.kind == "log":
-            log.error("Huiju task failed: %s", json.dumps(message, ensure_ascii=False))
-        elif destination.kind == "file":
-            path = Path(destination.target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(message, ensure_ascii=False) + "\n")
-        else:
-            _post_webhook(destination.target, message)
+        send(failure_message(context), self.destination)
+
+
+def send(message: dict[str, Any], destination: str | None = None) -> None:
+    """Deliver one JSON message to ``destination`` (default: ``HUIJU_NOTIFY``)."""
+    where = parse_destination(destination or os.environ.get(ENV_VAR))
+    if where.kind == "log":
+        log.error("Huiju %s: %s", message.get("event", "notification"),
+                  json.dumps(message, ensure_ascii=False))
+    elif where.kind == "file":
+        path = Path(where.target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(message, ensure_ascii=False) + "\n")
+    else:
+        _post_webhook(where.target, message)
 
 
 def _post_webhook(url_variable: str, message: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from connectors.base import Source as Connector
 # expectations.validate imports Great Expectations, which must come before Airflow
 from expectations.validate import ThresholdBreached, Thresholds
 from expectations.validate import validate as validate_frame
+from huiju import jsonlog
 from huiju.departments import Department, Feed, Source, load_departments
 from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
@@ -180,6 +181,7 @@ def _read_standard(path: str, dataset: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the three tasks
 
 
+@jsonlog.task
 def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             interval_start: str | None = None, interval_end: str | None = None) -> dict:
     """Read the feed's new rows from its source, map them to the standard frame, stage them.
@@ -254,6 +256,7 @@ def _empty_frame(dataset: str) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+@jsonlog.task
 def validate(extracted: dict) -> dict:
     """Run the data set's suite on the staged frame; stage passed, quarantined, superseded."""
     settings = load_settings()
@@ -284,6 +287,7 @@ def validation_thresholds(department: Department, dataset: str) -> Thresholds:
                       min_batch_size=configured.min_batch_size)
 
 
+@jsonlog.task
 def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
     """Load the validated batch into the warehouse in one transaction; return its accounting.
 
