@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 RUN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench faults clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +24,11 @@ demo: setup
 
 test: setup
 	$(RUN)/python -m pytest $(PYTEST_ARGS)
+
+# The fault and bad-input suites in full (>= 100 kill points, PostgreSQL restarted mid-load),
+# ending with the tally; `make test` runs a fast subset of the same suites.
+faults: setup
+	HUIJU_FAULTS_FULL=1 HUIJU_REQUIRE_SERVICES=1 $(RUN)/python -m pytest tests/faults -p no:cacheprovider
 
 lint: setup
 	$(RUN)/ruff check .
