@@ -117,7 +117,8 @@ def _steps(where: str, spec: PayloadField, source: FieldSpec | None) -> tuple[St
                      else (lambda v: mask(str(v))))
     if is_list:
         separator = spec.join if spec.join is not None else ","
-        steps.append(separator.join)
+        # A translation may map two codes to one (2021 types → national codes): send it once.
+        steps.append(lambda values: separator.join(dict.fromkeys(values)))
     steps.append(_formatter(spec, source))
     return tuple(steps)
 
