@@ -328,3 +328,18 @@ def test_every_national_certificate_type_has_a_double_publicity_label():
     assert code_table("证件类型").codes <= code_table("双公示证件类型").codes
     assert set(code_table("处罚种类国家码").labels.values()) <= code_table("处罚种类").codes
     assert code_table("处罚种类2021").codes == code_table("处罚种类国家码").codes
+
+
+def test_payload_problems_reads_the_declared_checks():
+    from schemas.platforms import payload_problems
+
+    assert payload_problems(CF, build_payload(CF, COMPANY)) == []
+    person = dict(COMPANY, administrative_cp_cert_type="111", administrative_cp_nature="01",
+                  administrative_cp_code=None, legal_rep=None)
+    assert payload_problems(CF, build_payload(CF, person)) == [("CF_XDR_ZJHM", "required")]
+    company = dict(COMPANY, legal_rep=None, violation_type="", punish_document_code="x" * 129)
+    assert payload_problems(CF, build_payload(CF, company)) == [
+        ("CF_FRDB", "required"), ("CF_WSH", "longer than 128"), ("CF_WFXW", "required")]
+    broken = dict(build_payload(CF, COMPANY), CF_JDRQ="2024-13-01", CF_NR_FK="0.2万")
+    assert payload_problems(CF, broken) == [("CF_NR_FK", "not a decimal"),
+                                            ("CF_JDRQ", "not a date")]
