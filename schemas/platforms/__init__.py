@@ -9,6 +9,8 @@ sets to the platform's field codes. The delivery side calls:
 - ``build_payload(resource, row)`` — a core row (standard field names plus ``record_id``,
   ``batch_id``, ``operation``, ``department_code``, ``division_code``) → the platform record;
 - ``publicity_end(row)`` — the last day a 双公示 penalty is public (withdraw after it);
+- ``publicity_over(resource, row, day)`` — whether ``day`` is past that end for a resource
+  declared ``publicity: penalty`` (then the record must be withdrawn, or not sent);
 - ``Resource.applies_to(row)`` — whether the platform receives the row at all;
 - ``payload_problems(resource, payload)`` — what the platform's per-record check would reject
   (required, required_when, type, max_length), read from the same declarations.
@@ -30,7 +32,7 @@ from schemas.platforms.transforms import PayloadError
 
 __all__ = ["PLATFORM_NAMES", "PayloadError", "PayloadField", "Platform", "Resource",
            "build_payload", "builder_for", "load_platforms", "payload_problems", "publicity_end",
-           "resources_for"]
+           "publicity_over", "resources_for"]
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -82,6 +84,15 @@ def build_payload(resource: Resource, row: dict) -> dict:
     Raises ``PayloadError`` when the row cannot become a record for a reason no department
     can fix (a code missing from a code table, no division code to form ``cd_source``)."""
     return builder_for(resource)(row)
+
+
+def publicity_over(resource: Resource, row: dict, day: dt.date) -> bool:
+    """Whether the record's 公示期 has ended by ``day`` (a resource with ``publicity``): the
+    platform must no longer show it — withdraw it, or do not send it."""
+    if resource.publicity is None:
+        return False
+    end = publicity_end(row)
+    return end is not None and day > end
 
 
 def payload_problems(resource: Resource, payload: dict) -> list[tuple[str, str]]:

@@ -67,6 +67,8 @@ def test_required_payload_fields_have_a_value_source(resource):
             assert not ("const" in spec.model_fields_set and spec.const is None), spec.code
         if spec.required_when is not None:
             assert spec.required_when.field in {f.code for f in resource.fields}
+            # The simulator reads required_when as {field, in} (the delivery contract).
+            assert spec.required_when.in_ and spec.required_when.present is None
 
 
 def test_resources_for_a_data_set_know_their_platform():
@@ -243,7 +245,7 @@ def test_national_payload_has_the_cd_fields():
     assert payload["cd_source"] == "620000GS-SCJG"  # division + department code
     assert payload["cd_batch"] == "2024060100001"
     assert payload["cd_operation"] == "u"
-    assert payload["cd_time"] == "2024-06-01 08:30:05"
+    assert payload["cd_time"] == "2024-06-01 16:30:05"  # 08:30:05 UTC in China Standard Time
     assert (payload["is_hearing"], payload["is_criminal_case"],
             payload["closing_no_penalty"]) == ("否", "是", "否")
     # 2021 types in the national 7 codes: 没收非法财物 (09) is 没收违法所得 (03), sent once.
@@ -343,3 +345,13 @@ def test_payload_problems_reads_the_declared_checks():
     broken = dict(build_payload(CF, COMPANY), CF_JDRQ="2024-13-01", CF_NR_FK="0.2万")
     assert payload_problems(CF, broken) == [("CF_NR_FK", "not a decimal"),
                                             ("CF_JDRQ", "not a date")]
+
+
+def test_publicity_over_the_day_after_the_end_and_only_where_declared():
+    from schemas.platforms import publicity_over
+
+    end = publicity_end(COMPANY)  # 2027-05-20
+    assert not publicity_over(CF, COMPANY, end)
+    assert publicity_over(CF, COMPANY, end + dt.timedelta(days=1))
+    national = NATIONAL.resource("punish_action")
+    assert not publicity_over(national, COMPANY, end + dt.timedelta(days=1))
