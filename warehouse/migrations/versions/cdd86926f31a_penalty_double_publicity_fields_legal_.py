@@ -1,7 +1,7 @@
 """penalty double-publicity fields: legal_rep, violation_type, confiscation_amount, license_suspended_revoked
 
 Revision ID: cdd86926f31a
-Revises: 7879daec2fd7
+Revises: a412a7b5140e
 Create Date: 2026-12-01 21:34:25.866115
 
 Written by `huiju db revision` (Alembic autogenerate from warehouse.tables).
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = 'cdd86926f31a'
-down_revision: str | Sequence[str] | None = '7879daec2fd7'
+down_revision: str | Sequence[str] | None = 'a412a7b5140e'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
