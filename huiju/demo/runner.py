@@ -97,13 +97,36 @@ def run_dags(console, label: str) -> list[str]:
     return run_ids
 
 
+def serve_departments_on(home: Path, port: int) -> None:
+    """Use a copy of the department files whose local license API is on ``port``.
+
+    The shipped gs_yjj.yaml names ``HTTP_PORT``; a demo on another port (two on one host,
+    or a test that takes a free one) gets the files under ``home/var/departments``.
+    """
+    source = Path(os.environ["HUIJU_DEPARTMENTS_DIR"])
+    target = home / "var" / "departments"
+    target.mkdir(parents=True, exist_ok=True)
+    served = f"http://127.0.0.1:{HTTP_PORT}/"
+    moved = 0
+    for path in sorted(source.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        moved += text.count(served)
+        (target / path.name).write_text(text.replace(served, f"http://127.0.0.1:{port}/"),
+                                        encoding="utf-8")
+    if not moved:
+        raise RuntimeError(f"no department in {source} reads an API at {served}")
+    os.environ["HUIJU_DEPARTMENTS_DIR"] = str(target)
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def main(home: Path) -> int:
+def main(home: Path, http_port: int = HTTP_PORT) -> int:
     configure_environment(home)
+    if http_port != HTTP_PORT:
+        serve_departments_on(home, http_port)
     import great_expectations  # noqa: F401  (Great Expectations before Airflow)
     from rich.console import Console
 
@@ -123,7 +146,7 @@ def main(home: Path) -> int:
     began = time.monotonic()
     console.rule("Huiju demo")
     console.print("1/4 building the sample departments' legacy sources under var/ …")
-    sources = legacy.build(home, http_port=HTTP_PORT)
+    sources = legacy.build(home, http_port=http_port)
     os.environ.update(sources.env)
     settings = load_settings()
     engine = create_warehouse_engine(settings.warehouse_url)
@@ -136,11 +159,12 @@ def main(home: Path) -> int:
     db.upgradedb()
     apply_pools(pools(read_manifest(DAGS_FOLDER / "huiju_manifest.py")))
     before = fingerprint(engine)
-    if not _port_free(HTTP_PORT):
-        console.print(f"[red]127.0.0.1:{HTTP_PORT} is in use[/red]: GS-YJJ's license API "
-                      "(departments/gs_yjj.yaml) is served there; stop whatever holds the port")
+    if not _port_free(http_port):
+        console.print(f"[red]127.0.0.1:{http_port} is in use[/red]: GS-YJJ's license API "
+                      "(departments/gs_yjj.yaml) is served there; stop whatever holds the port "
+                      "or pick another with `huiju demo --http-port N`")
         return 2
-    with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN, port=HTTP_PORT,
+    with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN, port=http_port,
                           updated_field="UPDATED_AT"):
         first = run_dags(console, "run 1")
         summary = batch_summary(engine, first)

@@ -1,4 +1,5 @@
-"""DAG integrity: every DAG imports cleanly, is wired as configured and parses fast, with no I/O."""
+"""DAG integrity: every DAG imports cleanly, is wired as configured and parses with no I/O
+(its speed: ``benchmarks/bench_dag_parse.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ pytestmark = pytest.mark.airflow
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-PARSE_LIMIT_SECONDS = 2.0
 
 
 def _manifest():
@@ -115,28 +115,20 @@ def test_parse_audit_catches_io(tmp_path):
     assert events == {"open", "sqlite3.connect", "os.listdir"}
 
 
-def test_fifty_departments_parse_under_two_seconds(tmp_path, dag_folder_tools):
-    """Parse a DAG folder of 50 made-up departments the way the DAG processor does.
-
-    Each measurement is a fresh interpreter (Airflow imported, Huiju not: the DAG processor
-    parses every file in a new process and pre-imports only Airflow's modules). The machine is
-    shared, so the best of three cold parses is compared with the limit; all are printed.
-    """
+def test_fifty_departments_parse(tmp_path, dag_folder_tools):
+    """A DAG folder of 50 made-up departments parses the way the DAG processor parses it: one
+    DAG per department, every feed's tasks, no import error. How fast is measured in
+    ``benchmarks/bench_dag_parse.py`` (printed beside a baseline, not asserted)."""
     from huiju.manifest import synthetic_entries
 
-    write_dag_folder, _ = dag_folder_tools
-    folder = write_dag_folder(tmp_path / "dags", synthetic_entries(50))
-    runs = []
-    for _ in range(3):
-        result = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench_dag_parse", "--json", "--folder", str(folder)],
-            capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
-        assert result.returncode == 0, result.stderr[-3000:]
-        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
-    cold = [run["cold_seconds"] for run in runs]
-    print(f"\nparse time of 50 department DAGs ({runs[0]['tasks']} tasks): cold "
-          f"{', '.join(f'{c:.3f}' for c in cold)} s (best {min(cold):.3f} s); warm "
-          f"{min(run['warm_seconds'] for run in runs):.3f} s")
-    assert {run["dags"] for run in runs} == {50}
-    assert {run["import_errors"] for run in runs} == {0}
-    assert min(cold) < PARSE_LIMIT_SECONDS
+    write_dag_folder, parse_folder = dag_folder_tools
+    entries = synthetic_entries(50)
+    bag = parse_folder(write_dag_folder(tmp_path / "dags", entries))
+    assert bag.import_errors == {}
+    assert sorted(bag.dag_ids) == sorted(entry["dag_id"] for entry in entries)
+    for entry in entries:
+        dag = bag.dags[entry["dag_id"]]
+        for dataset in entry["datasets"]:
+            for feed in dataset["feeds"]:
+                assert dag.has_task(f"{dataset['name']}.extract_{feed['source_id']}"), (
+                    entry["dag_id"], dataset["name"], feed["source_id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +24,12 @@ def test_demo_runs_end_to_end_twice_and_proves_completeness(tmp_path):
            if not k.startswith(("HUIJU_", "AIRFLOW_", "AIRFLOW__"))}
     env["COLUMNS"] = "200"
     huiju = Path(sys.executable).with_name("huiju")
-    done = subprocess.run([str(huiju), "demo", "--home", str(tmp_path)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+    # the license API on a port free now, not the shipped 8765: two suites on one host
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run([str(huiju), "demo", "--home", str(tmp_path), "--http-port", str(port)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "after run 2 it is identical to run 1" in out
@@ -35,3 +40,6 @@ def test_demo_runs_end_to_end_twice_and_proves_completeness(tmp_path):
     found = re.search(r"all (\d+) batches agree with their raw rows and versions", out)
     assert found and int(found.group(1)) == 2 * feeds, out
     assert (tmp_path / "var" / "warehouse" / "huiju.db").exists()
+    # the license feed read the API on that port (GS-YJJ's license batches balanced above)
+    assert f"127.0.0.1:{port}/" in (tmp_path / "var" / "departments" / "gs_yjj.yaml").read_text(
+        encoding="utf-8")

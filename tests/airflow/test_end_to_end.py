@@ -15,6 +15,28 @@ import sqlalchemy as sa
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.mariadb, pytest.mark.slow]
 
 
+SOURCE_TABLES = {"penalty": "行政处罚案件", "inspection": "检查记录", "enterprise": "企业基本信息"}
+OPERATION_COLUMN, DELETE = "操作标志", "删除"  # departments/gs_scjg.yaml: 删除 → operation d
+
+
+def source_counts(url: str) -> dict[str, tuple[int, int]]:
+    """``{table: (COUNT(*), rows marked deleted)}`` of the source, counted in MariaDB."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            counts = {}
+            for name in SOURCE_TABLES.values():
+                columns = {c["name"] for c in sa.inspect(conn).get_columns(name)}
+                total = conn.execute(sa.text(f"SELECT COUNT(*) FROM `{name}`")).scalar()
+                deletes = conn.execute(sa.text(
+                    f"SELECT COUNT(*) FROM `{name}` WHERE `{OPERATION_COLUMN}` = :d"),
+                    {"d": DELETE}).scalar() if OPERATION_COLUMN in columns else 0
+                counts[name] = (total, deletes)
+            return counts
+    finally:
+        engine.dispose()
+
+
 def copy_tables(source_url: str, target_url: str) -> dict[str, int]:
     """Copy every table of a (text-typed) SQLite legacy database into MariaDB."""
     source, target = sa.create_engine(source_url), sa.create_engine(target_url)
@@ -80,6 +102,22 @@ def test_gs_scjg_from_mariadb_to_postgresql(warehouse_env, mariadb_url, pg_url, 
         # A fresh warehouse: what the batch inserted (less what it deleted) is all there is.
         assert core_rows[b["dataset"]] == b["inserted"] - b["deleted"], str(b)
     assert sum(b["quarantined"] for b in batches) > 0  # the generator plants defects
+
+    # Nothing lost, counted at both ends: the source's own COUNT(*) is what core, quarantine
+    # and the superseded rows hold — plus the deletes of cases never loaded (nothing to close).
+    source = source_counts(mariadb_url)
+    engine = create_warehouse_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            quarantined = dict(conn.execute(sa.text(
+                "SELECT dataset, count(DISTINCT source_ref) FROM quarantine.record "
+                "WHERE department_code = 'GS-SCJG' GROUP BY dataset")).all())
+    finally:
+        engine.dispose()
+    for b in batches:
+        total, deletes = source[SOURCE_TABLES[b["dataset"]]]
+        assert (core_rows[b["dataset"]] + quarantined.get(b["dataset"], 0) + b["superseded"]
+                + deletes) == total, (b["dataset"], total, deletes, core_rows, quarantined)
 
     department = find_department("GS-SCJG")
     breached = set()

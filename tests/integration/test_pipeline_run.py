@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 
 import pytest
@@ -29,6 +30,9 @@ from pipeline_support import (
 from expectations.validate import Thresholds
 from huiju import pipeline
 from huiju.cli import main
+from schemas.catalog import all_fields
+from schemas.catalog import dataset as dataset_spec
+from schemas.rules.dates import NOT_FUTURE_LATE, NOT_FUTURE_REASONS
 from schemas.rules.id_card import id15_to_18
 
 DEPARTMENTS = ("GS-SCJG", "LZ-SJJ", "GS-YJJ")
@@ -389,6 +393,38 @@ def test_a_feed_capped_per_run_loads_the_same_in_several_batches(built, monkeypa
 
 def without_batch(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "batch_id"} for row in rows]
+
+
+def test_quarantined_rows_keep_both_messages_in_the_warehouse(built, warehouse, monkeypatch,
+                                                             tmp_path):
+    """What a clerk reads in quarantine: every failure's message in Chinese and in English,
+    read back from the warehouse after a real run (not from the validation outcome)."""
+    url = use_workspace(monkeypatch, built, tmp_path, warehouse)
+    pipeline.run_feed(pipeline.FeedKey("GS-SCJG", "case_db", "penalty"), run_id="messages",
+                      raise_on_threshold=False)
+    rows = query(url, "SELECT source_ref, rule_id, message_zh, message_en "
+                      "FROM quarantine.record WHERE dataset = 'penalty'")
+    assert rows
+    for row in rows:
+        assert re.search(r"[\u4e00-\u9fff]", row["message_zh"] or ""), row
+        assert re.search(r"[A-Za-z]{3}", row["message_en"] or ""), row
+        assert row["message_en"] != row["message_zh"], row
+
+    fields = {f.name: f for f in all_fields(dataset_spec("penalty"))}
+    by_failure = {(r["source_ref"], r["rule_id"]): r for r in rows}
+
+    def messages(ref: str, rule_id: str) -> tuple[str, str]:
+        found = by_failure[(f"行政处罚案件#案件编号={ref}", rule_id)]
+        return found["message_zh"], found["message_en"]
+
+    decided, fact = fields["punish_decision_date"], fields["illegal_fact"]
+    late_zh, late_en = NOT_FUTURE_REASONS[NOT_FUTURE_LATE]
+    assert messages("CF202400012", "10-NOTFUTURE-penalty.punish_decision_date") == (
+        f"{decided.zh}（punish_decision_date）：{late_zh}",
+        f"{decided.en} (punish_decision_date): {late_en}")
+    assert messages("CF202400020", "01-REQUIRED-penalty.illegal_fact") == (
+        f"{fact.zh}（illegal_fact）：必填项为空",
+        f"{fact.en} (illegal_fact): required value is missing")
 
 
 # --------------------------------------------------------------------------- 8. staging at rest
