@@ -58,6 +58,7 @@ class FeedKey:
 
 
 def find_department(code: str, settings: Settings | None = None) -> Department:
+    """The department with ``code`` in the settings' departments folder (KeyError if none)."""
     settings = settings or load_settings()
     for department in load_departments(settings.departments_dir):
         if department.code == code:
@@ -154,7 +155,8 @@ def _read_standard(path: str, dataset: str) -> pd.DataFrame:
 
 
 def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
-            interval_start: str | None = None, interval_end: str | None = None) -> dict:
+            interval_start: str | None = None, interval_end: str | None = None,
+            settings: Settings | None = None) -> dict:
     """Read the feed's new rows from its source, map them to the standard frame, stage them.
 
     Resumes after the cursor committed with the feed's last loaded batch. Rows the source
@@ -163,8 +165,9 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     column to that period — a backfill of exactly that range, leaving the cursor as it was.
     File and API feeds have no period to select by (a drop folder holds what was sent): in a
     period run they extract what is new since their cursor, as a scheduled run would.
+    ``settings`` default to the environment's (``huiju.settings``), as in an Airflow task.
     """
-    settings = load_settings()
+    settings = settings or load_settings()
     department = find_department(department_code, settings)
     source, feed = find_feed(department, source_id, dataset)
     key = FeedKey(department.code, source.id, dataset)
@@ -227,9 +230,9 @@ def _empty_frame(dataset: str) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def validate(extracted: dict) -> dict:
+def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     """Run the data set's suite on the staged frame; stage passed, quarantined, superseded."""
-    settings = load_settings()
+    settings = settings or load_settings()
     department = find_department(extracted["department"], settings)
     name = extracted["dataset"]
     frame = _read_standard(extracted["frame"], name)
@@ -257,14 +260,15 @@ def validation_thresholds(department: Department, dataset: str) -> Thresholds:
                       min_batch_size=configured.min_batch_size)
 
 
-def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
+def load(validated: dict, *, raise_on_threshold: bool = True,
+         settings: Settings | None = None) -> dict:
     """Load the validated batch into the warehouse in one transaction; return its accounting.
 
     Raises ThresholdBreached *after* loading when the batch quarantined more than the
     department allows (unless ``raise_on_threshold`` is False, for callers that report it
     themselves): the run fails visibly, and what was quarantined is kept.
     """
-    settings = load_settings()
+    settings = settings or load_settings()
     department = find_department(validated["department"], settings)
     name = validated["dataset"]
     frame = pd.read_parquet(validated["frame"], columns=list(RAW_COLUMNS))
@@ -303,13 +307,15 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
 
 def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
              on_step: Callable[[str, int], None] | None = None,
-             results: list[dict] | None = None) -> list[dict]:
+             results: list[dict] | None = None,
+             settings: Settings | None = None) -> list[dict]:
     """Extract, validate and load one feed in this process until its source is drained.
 
     One batch per pass: more than one only when the feed caps its rows per run. ``on_step``
     hears each task ("extract", "validate", "load") with the pass number, for progress. Each
     committed batch's accounting is appended to ``results`` as it commits, so a caller still
-    has it when a later pass fails.
+    has it when a later pass fails. ``settings`` (default: the environment's) name the
+    warehouse and folders of every pass.
     """
     results = [] if results is None else results
     start = len(results)
@@ -317,9 +323,11 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
     while len(results) == start or results[-1]["more"]:
         passes = len(results) - start
         step("extract", passes)
-        extracted = extract(key.department, key.source, key.dataset, run_id=run_id)
+        extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
+                            settings=settings)
         step("validate", passes)
-        validated = validate(extracted)
+        validated = validate(extracted, settings=settings)
         step("load", passes)
-        results.append(load(validated, raise_on_threshold=raise_on_threshold))
+        results.append(load(validated, raise_on_threshold=raise_on_threshold,
+                            settings=settings))
     return results

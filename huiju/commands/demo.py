@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from huiju.commands.warehouse_option import add_url_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo", help="build sample sources and run every DAG end to end")
     parser.add_argument("--home", default=".", help="where var/ (sources, warehouse) goes")
+    add_url_option(parser, "warehouse URL (default: the embedded SQLite store under --home)")
     parser.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from huiju.demo.runner import main
 
-    return main(Path(args.home).resolve())
+    return main(Path(args.home).resolve(), args.url)

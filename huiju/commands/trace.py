@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from huiju.commands.warehouse_option import add_url_option, settings_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -13,8 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "--dataset a business key (several columns joined by '|').")
     parser.add_argument("record")
     parser.add_argument("--dataset", help="data set of a business key (e.g. penalty)")
-    parser.add_argument("--url", help="warehouse URL (default: $HUIJU_WAREHOUSE_URL, "
-                                      "else the embedded SQLite store)")
+    add_url_option(parser)
     parser.set_defaults(handler=_trace)
 
 
@@ -25,7 +26,11 @@ def _trace(args: argparse.Namespace) -> int:
     from warehouse.provenance import trace
 
     console = Console()
-    trails = trace(create_warehouse_engine(args.url), args.record, args.dataset)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
+    try:
+        trails = trace(engine, args.record, args.dataset)
+    finally:
+        engine.dispose()
     if not trails:
         console.print(f"no record {args.record!r} in the warehouse")
         return 1

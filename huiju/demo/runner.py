@@ -102,11 +102,15 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def main(home: Path) -> int:
+def main(home: Path, url: str | None = None) -> int:
+    """Run the demo under ``home`` (into the warehouse ``url``, else the embedded store)."""
     configure_environment(home)
+    if url:  # the DAG tasks read the one settings path, i.e. the environment
+        os.environ["HUIJU_WAREHOUSE_URL"] = url
     import great_expectations  # noqa: F401  (Great Expectations before Airflow)
     from rich.console import Console
 
+    from connectors.base import mask_url
     from connectors.testing.http_source import HttpSourceServer
     from huiju.commands.dags import apply_pools
     from huiju.demo import legacy
@@ -127,7 +131,8 @@ def main(home: Path) -> int:
     os.environ.update(sources.env)
     settings = load_settings()
     engine = create_warehouse_engine(settings.warehouse_url)
-    console.print(f"2/4 warehouse {settings.warehouse_url}: upgrading to the current schema …")
+    console.print(f"2/4 warehouse {mask_url(settings.warehouse_url)}: "
+                  "upgrading to the current schema …")
     upgrade(engine)
 
     console.print("3/4 Airflow: metadata database, pools, one run of every department DAG …")
@@ -159,8 +164,9 @@ def main(home: Path) -> int:
     complete, sentence = verdict(verify(engine))
     console.print(f"completeness (`huiju verify`): {sentence}")
     console.print("Quality output: quarantined records with rule, field and reason (中文/English)"
-                  f" in {settings.warehouse_url} → quarantine.record; `huiju quarantine list` "
-                  "prints them per department; batches and counts in audit.batch; "
+                  f" in {mask_url(settings.warehouse_url)} → quarantine.record; "
+                  "`huiju quarantine list` prints them per department; batches and counts in "
+                  "audit.batch; "
                   "`huiju trace <source ref>` follows one record.")
     console.print("Planted defects the quarantine should show:")
     for where, defects in sources.defects.items():
