@@ -42,6 +42,7 @@ from typing import Any
 
 from schemas.catalog import all_fields, datasets, exchange_fields
 from schemas.code_tables import code_table
+from schemas.frames import rule_id
 from schemas.model import (
     CHECK_FAMILIES,
     LIST_SEPARATOR,
@@ -68,10 +69,6 @@ SUPERSEDE = "supersede"
 def kind_of(rule_name: str) -> str:
     """The KIND part of a rule id for a value rule or check kind (``id_card`` → ``IDCARD``)."""
     return rule_name.replace("_", "").upper()
-
-
-def rule_id(family: str, kind: str, dataset: str, fields: tuple[str, ...] | list[str]) -> str:
-    return f"{family}-{kind}-{dataset}.{'+'.join(fields)}"
 
 
 def _meta(spec: DataSetSpec, family: str, kind: str, fields: tuple[str, ...], zh: str, en: str,

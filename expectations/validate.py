@@ -41,11 +41,11 @@ from expectations._gx import batch_definition, gx, huiju_run
 from expectations.messages import render
 from expectations.suites import SUPERSEDE, suite_dict
 from schemas.catalog import all_fields
+from schemas.frames import QUARANTINE_COLUMNS, ROW_PROVENANCE, AccountingError
 from schemas.model import CHECK_FAMILIES, DataSetSpec
 
-QUARANTINE_COLUMNS = ("row", "rule_id", "family", "field", "message_zh", "message_en",
-                      "raw_value", "_source_ref", "_source_hash")
-PROVENANCE = ("_source_ref", "_source_hash")
+__all__ = ["QUARANTINE_COLUMNS", "AccountingError", "Outcome", "ThresholdBreached",
+           "Thresholds", "ValidationEngineError", "run_suite", "validate"]
 
 # COMPLETE for the full unexpected_index_list; GX's value lists, value counts and the
 # pandas "index query" string are not needed (messages are rendered from the frame).
@@ -55,10 +55,6 @@ RESULT_FORMAT = {
     "exclude_unexpected_values": True,
     "return_unexpected_index_query": False,
 }
-
-
-class AccountingError(RuntimeError):
-    """extracted ≠ passed + quarantined + superseded: a row was lost or counted twice."""
 
 
 class ValidationEngineError(RuntimeError):
@@ -266,7 +262,7 @@ def _failures(spec: DataSetSpec, meta: dict, work: pd.DataFrame, rows: np.ndarra
     })
     for name in ("message_zh", "message_en", "raw_value"):
         out[name] = rendered[name].to_numpy(dtype=object)
-    for name in PROVENANCE:
+    for name in ROW_PROVENANCE:
         out[name] = (work[name].iloc[rows].to_numpy(dtype=object) if name in work.columns
                      else None)
     return out
@@ -287,7 +283,7 @@ def _mapping_issues(issues: pd.DataFrame, work: pd.DataFrame) -> pd.DataFrame:
     unknown = set(out["family"]) - set(CHECK_FAMILIES)
     if unknown:
         raise ValueError(f"mapping issues with unknown check families {sorted(unknown)}")
-    for name in PROVENANCE:
+    for name in ROW_PROVENANCE:
         if name not in out.columns or out[name].isna().all():
             out[name] = (work[name].iloc[rows].to_numpy(dtype=object) if name in work.columns
                          else None)

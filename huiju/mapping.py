@@ -4,7 +4,8 @@
 values as read) into the standard in-memory frame: one column per standard field with the
 standard dtypes, the exchange columns (record_id, batch_id, operation), and the provenance
 columns ``_source_ref``, ``_source_hash`` (sha256 of the raw row's canonical JSON) and
-``record`` (that JSON, for the raw layer and the quarantine).
+``record`` (that JSON, for the raw layer and the quarantine) — the stage contract of
+``schemas.frames``.
 
 Value problems found on the way (a date that does not parse, a legacy code the value map does
 not know, an amount that is not a number, a row the connector could not read) become
@@ -35,6 +36,15 @@ import pyarrow.compute as pc
 
 from schemas.catalog import exchange_fields
 from schemas.code_tables import code_table
+from schemas.frames import (
+    ISSUE_COLUMNS,
+    RAW_COLUMNS,
+    RECORD,
+    ROW_ERROR_RULE,
+    SOURCE_HASH,
+    SOURCE_REF,
+    rule_id,
+)
 from schemas.model import LIST_SEPARATOR, DataSetSpec, FieldSpec, FieldType
 from schemas.rules.amounts import to_yuan
 from schemas.rules.dates import parse_dates
@@ -61,9 +71,6 @@ FALSE_WORDS = ("否", "0", "n", "no", "false", "f")
 # Legacy timestamps without a zone are Beijing time.
 LEGACY_TZ = "Asia/Shanghai"
 UTC_MICROS = pd.DatetimeTZDtype("us", "UTC")
-PROVENANCE = ("_source_ref", "_source_hash", "record")
-ISSUE_COLUMNS = ("row", "field", "rule_id", "family", "message_zh", "message_en", "raw_value")
-ROW_ERROR_RULE = "01-PARSE-row"
 
 
 class MappingError(ValueError):
@@ -235,12 +242,13 @@ class _Issues:
         rows = np.flatnonzero(mask)
         if len(rows) == 0:
             return
-        rule_id = ROW_ERROR_RULE if field is None and kind == "PARSE" else \
-            f"{family}-{kind}-{self.dataset}.{field}"
+        rule = ROW_ERROR_RULE if field is None and kind == "PARSE" else \
+            rule_id(family, kind, self.dataset, (field,))
         self.parts.append(pd.DataFrame({
             "row": rows.astype(np.int64),
+            "rule_id": rule, "family": family,
             "field": pd.Series([field] * len(rows), dtype="str"),
-            "rule_id": rule_id, "family": family, "message_zh": zh, "message_en": en,
+            "message_zh": zh, "message_en": en,
             "raw_value": raw.iloc[rows].reset_index(drop=True).astype("str"),
         }))
 
@@ -644,11 +652,11 @@ def map_batch(batch: Batch, feed: Feed, spec: DataSetSpec, department: Departmen
     frame["operation"] = _operation(feed, texts, n, issues)
     for field in exchange_fields():
         frame[field.name] = frame[field.name].astype("str")
-    frame["_source_ref"] = _strings([*batch.refs, *error_refs])
-    frame["record"] = pd.Series(records, dtype="str")
-    frame["_source_hash"] = pd.Series(_hashes(records), dtype="str")
+    frame[SOURCE_REF] = _strings([*batch.refs, *error_refs])
+    frame[RECORD] = pd.Series(records, dtype="str")
+    frame[SOURCE_HASH] = pd.Series(_hashes(records), dtype="str")
     frame = frame[[f.name for f in spec.fields] + [f.name for f in exchange_fields()]
-                  + list(PROVENANCE)]
+                  + list(RAW_COLUMNS)]
 
     if error_refs:
         rows = np.zeros(n, dtype=bool)

@@ -33,13 +33,12 @@ from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
 from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
+from schemas.frames import LOAD_QUARANTINE_COLUMNS, RAW_COLUMNS, RECORD, SOURCE_REF
 from warehouse.engine import create_warehouse_engine
-from warehouse.load import QUARANTINE_COLUMNS, LoadRequest, load_batch
+from warehouse.load import LoadRequest, load_batch
 from warehouse.state import next_batch_id, read_cursor
 
 _log = logging.getLogger(__name__)
-
-RAW_COLUMNS = ("_source_ref", "_source_hash", "record")
 
 
 @dataclass(frozen=True)
@@ -242,7 +241,7 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     stage = Path(extracted["frame"]).parent
     quarantine = outcome.quarantine.copy()
     rows = quarantine["row"].to_numpy(dtype="int64")
-    quarantine["record"] = frame["record"].to_numpy()[rows] if len(rows) else []
+    quarantine[RECORD] = frame[RECORD].to_numpy()[rows] if len(rows) else []
     quarantine["record_id"] = frame["record_id"].to_numpy()[rows] if len(rows) else []
     result = {**extracted, **{k: int(v) for k, v in outcome.counts.items()},
               "passed_rows": _write(outcome.passed, stage / "passed.parquet"),
@@ -278,7 +277,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
         source_system=validated["source"], batch_id=validated["batch_id"],
         rows=_read_standard(validated["passed_rows"], name),
         raw=frame,
-        quarantine=quarantine[[*QUARANTINE_COLUMNS, "record_id"]],
+        quarantine=quarantine[[*LOAD_QUARANTINE_COLUMNS, "record_id"]],
         superseded=_read_standard(validated["superseded_rows"], name),
         extracted=int(validated["extracted"]), cursor=validated["cursor"],
         code_version=code_version(), config_hash=department.config_hash,
@@ -293,7 +292,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
     accounting = {
         **{k: validated[k] for k in ("department", "source", "dataset", "batch_id", "run_id")},
         "extracted": request.extracted, "loaded": len(request.rows),
-        "quarantined": int(quarantine["_source_ref"].nunique()),
+        "quarantined": int(quarantine[SOURCE_REF].nunique()),
         "superseded": len(request.superseded),
         "inserted": result.inserted, "updated": result.updated, "deleted": result.deleted,
         "unchanged": result.unchanged, "already_loaded": result.already_loaded,
