@@ -32,10 +32,10 @@ Onboarding a department is writing such a file; no Python. Example (abridged)::
               fine_amount: {column: 罚款金额, unit: 元}
               area_code: {const: "620100"}
 
-``connection`` (per source) and ``extract`` (per feed) together are the connector's own
-configuration model (``connectors.sql.SqlSourceConfig``, ``connectors.files.FileSourceConfig``,
-``connectors.http.HttpSourceConfig``): the two mappings are merged and validated by that
-model, so this module never repeats a connector setting.
+``kind`` is a source kind of ``connectors.registry``. ``connection`` (per source) and
+``extract`` (per feed) together are that kind's own configuration model (e.g.
+``connectors.sql.SqlSourceConfig``): the two mappings are merged and validated by the model
+the registry names, so this module never repeats a connector setting nor lists the kinds.
 
 Errors name the file, the key path (``sources[0].feeds[1].mapping.fine_amount.unit``) and
 what is wrong; unknown keys are errors; inline credentials are refused without echoing them.
@@ -44,7 +44,6 @@ what is wrong; unknown keys are errors; inline credentials are refused without e
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -65,6 +64,8 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.registry import kind as connector_kind
+from connectors.registry import kinds as connector_kinds
 from schemas.catalog import dataset, datasets
 from schemas.code_tables import CodeTable, code_table
 from schemas.model import DataSetSpec, FieldSpec, FieldType
@@ -76,13 +77,6 @@ SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@
                     "@annually")
 # 兰州新区: a reporting unit of its own without a GB/T 2260 code (REFERENCE.md §5).
 LANZHOU_NEW_AREA = "620171"
-
-# The connector configuration model for each source kind, imported only when needed.
-CONNECTOR_MODELS = {
-    "sql": ("connectors.sql", "SqlSourceConfig"),
-    "files": ("connectors.files", "FileSourceConfig"),
-    "http": ("connectors.http", "HttpSourceConfig"),
-}
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s]*:[^/?#@\s]+@")
@@ -287,7 +281,7 @@ class Source(_Strict):
     """One legacy system of the department."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["sql", "files", "http"]
+    kind: str = Field(description="a source kind of connectors.registry: sql | files | http")
     system: str = Field(min_length=1, description="the legacy system's name, e.g. 综合执法办案系统")
     pool_size: int = Field(default=1, ge=1, le=32,
                            description="concurrent tasks allowed against this system")
@@ -295,6 +289,14 @@ class Source(_Strict):
         default_factory=dict,
         description="source part of the connector config, e.g. url_secret (a secret NAME)")
     feeds: list[Feed] = Field(min_length=1)
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in connector_kinds("source"):
+            raise ValueError(f"unknown source kind {value!r}; use one of "
+                             f"{', '.join(connector_kinds('source'))}")
+        return value
 
 
 class Department(_Strict):
@@ -523,15 +525,10 @@ def _target_problem(field: FieldSpec, table: CodeTable | None, target: str) -> s
     return None
 
 
-def _connector_model(kind: str) -> type[BaseModel]:
-    module, name = CONNECTOR_MODELS[kind]
-    return getattr(importlib.import_module(module), name)
-
-
 def _connector_problems(file: str, at: str, s_index: int, source: Source,
                         feed: Feed) -> list[Problem]:
     """Validate connection + extract with the connector's own model; name the key's origin."""
-    model = _connector_model(source.kind)
+    model = connector_kind(source.kind).config_model()
     merged = {**source.connection, **feed.extract}
     try:
         feed._connector = model.model_validate(merged)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.base import Source as Connector
+from connectors.registry import kind as connector_kind
 
 # expectations.validate imports Great Expectations, which must come before Airflow
 from expectations.validate import ThresholdBreached, Thresholds
@@ -87,31 +88,21 @@ def feeds_of(department: Department, datasets: list[str] | None = None) -> list[
 
 def open_connector(department: Department, source: Source, feed: Feed,
                    settings: Settings) -> Connector:
-    """The connector for ``feed``; a files source archives under the settings' archive dir."""
+    """The connector for ``feed``, as its kind in ``connectors.registry`` builds it.
+
+    A kind's archive folder defaults to ``<archive dir>/<department>/<source>``; its path
+    fields, when relative, are relative to HUIJU_HOME, not to the process's directory.
+    """
+    kind = connector_kind(source.kind)
     config = feed.connector_config
-    if source.kind == "sql":
-        from connectors.sql import SqlSource
-
-        return SqlSource(config)
-    if source.kind == "files":
-        from connectors.files import FileSource
-
-        if config.archive_dir is None:
-            archive = settings.archive_dir / department.code / source.id
-            config = config.model_copy(update={"archive_dir": str(archive)})
-        elif not Path(config.archive_dir).is_absolute():
-            # like the drop folder: relative to HUIJU_HOME, not to the process's directory
-            config = config.model_copy(
-                update={"archive_dir": str(settings.home / config.archive_dir)})
-        directory = Path(config.directory)
-        if not directory.is_absolute():
-            config = config.model_copy(update={"directory": str(settings.home / directory)})
-        return FileSource(config)
-    if source.kind == "http":
-        from connectors.http import HttpSource
-
-        return HttpSource(config)
-    raise ValueError(f"unknown source kind {source.kind!r}")
+    updates: dict[str, str] = {}
+    if kind.archive and getattr(config, kind.archive) is None:
+        updates[kind.archive] = str(settings.archive_dir / department.code / source.id)
+    for name in kind.paths:
+        value = updates.get(name, getattr(config, name))
+        if value is not None and not Path(value).is_absolute():
+            updates[name] = str(settings.home / value)
+    return kind.open(config.model_copy(update=updates) if updates else config)
 
 
 @cache
@@ -203,8 +194,8 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
 
 
 def _has_period(source: Source, feed: Feed) -> bool:
-    """Whether the feed's rows can be selected by period (a SQL table with a cursor column)."""
-    if source.kind == "sql" and feed.connector_config.cursor_column:
+    """Whether the feed's rows can be selected by period (its kind has periods and a cursor)."""
+    if connector_kind(source.kind).can_select_period(feed.connector_config):
         return True
     _log.info("%s/%s: no cursor column to select a period by; extracting what is new",
               source.id, feed.dataset)
@@ -212,13 +203,12 @@ def _has_period(source: Source, feed: Feed) -> bool:
 
 
 def _windowed(source: Source, feed: Feed, start: str | None, end: str | None) -> Connector:
-    """A SQL connector reading only rows whose cursor column lies in [start, end)."""
-    if source.kind != "sql" or not feed.connector_config.cursor_column:
+    """A connector reading only rows whose cursor column lies in [start, end)."""
+    kind = connector_kind(source.kind)
+    if not kind.can_select_period(feed.connector_config):
         raise ValueError(f"{source.id}/{feed.dataset}: a period can only be extracted from a "
-                         "SQL feed with a cursor column")
-    from connectors.sql import SqlSource
-
-    return SqlSource(feed.connector_config.model_copy(update={"window": (start, end)}))
+                         "feed whose kind selects periods (sql) with a cursor column")
+    return kind.open(kind.with_period(feed.connector_config, start, end))
 
 
 def _empty_frame(dataset: str) -> pd.DataFrame:
