@@ -77,6 +77,7 @@ def run_plain_gx(frame: pd.DataFrame, spec) -> tuple[float, float, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: time validating ``--rows`` penalty rows, a share of them broken."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--bad", type=float, default=0.02, help="share of rows broken")

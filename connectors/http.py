@@ -136,6 +136,7 @@ class HttpSource:
                                     [self._token]))
 
     def check(self) -> None:
+        """Fetch one record; raise ConnectorError when the API cannot be reached or read."""
         params = self._page_params({}, None)
         params[self.config.size_param] = 1
         records = json_path(self._get(params), self.config.records_path)
@@ -156,6 +157,7 @@ class HttpSource:
         return params
 
     def read(self, state: dict | None) -> Iterator[Batch]:
+        """Yield a batch per page of records updated since the cursor."""
         cfg = self.config
         state = dict(state or {})
         since = state.get("updated_since")

@@ -73,6 +73,7 @@ class SqlSourceConfig(BaseModel):
 
     @property
     def ref_name(self) -> str:
+        """How source references name this table or query."""
         return self.name or self.table or "query"
 
 
@@ -268,6 +269,7 @@ class SqlSource:
 
     # -- Source ---------------------------------------------------------------------------
     def check(self) -> None:
+        """Connect and select nothing from the table or query; ConnectorError if that fails."""
         engine, url = self._engine_for()
         source, _ = self._from()
         try:
@@ -278,6 +280,7 @@ class SqlSource:
             raise self._error("cannot read from", url, error) from None
 
     def read(self, state: dict | None) -> Iterator[Batch]:
+        """Yield batches of the rows after the cursor, in cursor order (or the window's rows)."""
         cfg = self.config
         engine, url = self._engine_for()
         stmt = self._statement(state)

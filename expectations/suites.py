@@ -244,10 +244,12 @@ def suite_dict(spec: DataSetSpec) -> dict[str, Any]:
 
 
 def suite_json(spec: DataSetSpec) -> str:
+    """The suite of ``spec`` as the JSON written to ``expectations/suites/``."""
     return json.dumps(suite_dict(spec), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
 def suite_path(name: str, folder: Path | None = None) -> Path:
+    """Where the suite of data set ``name`` is written (in ``folder``, else the shipped one)."""
     return (folder or SUITES_DIR) / f"{name}.json"
 
 

@@ -80,6 +80,7 @@ class Thresholds:
 
     @classmethod
     def from_mapping(cls, config: dict[str, Any] | None) -> Thresholds:
+        """Thresholds from a mapping of their field names; unknown names are an error."""
         config = dict(config or {})
         unknown = set(config) - {"max_count", "max_ratio", "min_batch_size"}
         if unknown:
@@ -114,6 +115,7 @@ class Outcome:
 
     @property
     def quarantined_rows(self) -> np.ndarray:
+        """Positions of the rows with at least one failure."""
         return np.unique(self.quarantine["row"].to_numpy(dtype=np.int64))
 
     def raise_for_threshold(self) -> None:

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``huiju`` argument parser with every command group registered."""
     parser = argparse.ArgumentParser(
         prog="huiju", description="Huiju (汇聚): Gansu 互联网+监管 data aggregation")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``huiju`` command line; return its exit status."""
     args = build_parser().parse_args(argv)
     return int(args.handler(args) or 0)
 

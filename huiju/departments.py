@@ -128,6 +128,8 @@ class _Strict(BaseModel):
 
 
 class Names(_Strict):
+    """A name in Chinese and English."""
+
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
@@ -200,6 +202,7 @@ class FieldMapping(_Strict):
 
     @property
     def template_columns(self) -> tuple[str, ...]:
+        """Legacy columns named in the template's ``{placeholders}``."""
         if self.template is None:
             return ()
         return tuple(name for _, name, _, _ in Formatter().parse(self.template) if name)
@@ -267,6 +270,7 @@ class Feed(_Strict):
 
     @property
     def spec(self) -> DataSetSpec:
+        """The standard data set this feed fills."""
         return dataset(self.dataset)
 
     @property
@@ -341,6 +345,7 @@ class Department(_Strict):
 
     @property
     def path(self) -> Path | None:
+        """The file the department was loaded from."""
         return self._path
 
     @property
@@ -349,14 +354,17 @@ class Department(_Strict):
         return self._config_hash
 
     def feeds(self) -> Iterator[tuple[Source, Feed]]:
+        """Every ``(source, feed)`` pair of the department, in file order."""
         for source in self.sources:
             for feed in source.feeds:
                 yield source, feed
 
     def datasets(self) -> list[str]:
+        """Names of the data sets the department feeds, sorted."""
         return sorted({feed.dataset for _, feed in self.feeds()})
 
     def source(self, source_id: str) -> Source:
+        """The source with id ``source_id`` (KeyError if none)."""
         for source in self.sources:
             if source.id == source_id:
                 return source
@@ -594,11 +602,14 @@ def load_department(path: str | os.PathLike) -> Department:
 
 @dataclass
 class CheckResult:
+    """The departments that loaded and the problems of those that did not."""
+
     departments: list[Department]
     problems: list[Problem]
 
     @cached_property
     def ok(self) -> bool:
+        """Whether every file loaded."""
         return not self.problems
 
 

@@ -44,6 +44,7 @@ def slug(text: str) -> str:
 
 
 def dag_id_for(code: str) -> str:
+    """The DAG id of a department code (``GS-SCJG`` → ``huiju_gs_scjg``)."""
     return f"huiju_{slug(code)}"
 
 

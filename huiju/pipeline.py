@@ -51,6 +51,7 @@ class FeedKey:
     dataset: str
 
     def as_dict(self) -> dict[str, str]:
+        """The key as the JSON dict tasks pass along."""
         return {"department": self.department, "source": self.source, "dataset": self.dataset}
 
 
@@ -67,6 +68,7 @@ def find_department(code: str, settings: Settings | None = None) -> Department:
 
 
 def find_feed(department: Department, source_id: str, dataset: str) -> tuple[Source, Feed]:
+    """The department's source ``source_id`` and its feed of ``dataset`` (KeyError if none)."""
     source = department.source(source_id)
     for feed in source.feeds:
         if feed.dataset == dataset:

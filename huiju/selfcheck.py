@@ -32,6 +32,8 @@ LAYOUT_OPTIONS = ("encoding", "delimiter", "skip_rows", "header_rows", "sheet", 
 
 @dataclass
 class SelfCheck:
+    """What ``huiju validate`` found in one file: the outcome and one row per failure."""
+
     outcome: Outcome
     rejections: pd.DataFrame  # one row per failed rule: source_ref, rule_id, field, messages …
 
@@ -49,6 +51,7 @@ def pick_feed(department: Department, dataset: str, source_id: str | None) -> tu
 
 def check_file(department: Department, dataset: str, path: Path,
                source_id: str | None = None) -> SelfCheck:
+    """Map and validate the file at ``path`` as the department's feed of ``dataset`` would."""
     source, feed = pick_feed(department, dataset, source_id)
     options = {}
     if source.kind == "files":

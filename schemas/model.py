@@ -195,6 +195,7 @@ class DataSetSpec(BaseModel):
         return self
 
     def field(self, name: str) -> FieldSpec:
+        """The field ``name`` of the data set (KeyError if none)."""
         for spec in self.fields:
             if spec.name == name:
                 return spec

@@ -77,6 +77,8 @@ class LoadRequest:
 
 @dataclass(frozen=True)
 class LoadResult:
+    """What loading one batch did: rows inserted, updated, deleted, unchanged, and timings."""
+
     dataset: str
     department_code: str
     source_system: str

@@ -113,6 +113,7 @@ def raw_frame(rows: pd.DataFrame, width: int | None = None) -> pd.DataFrame:
 
 
 def empty_quarantine() -> pd.DataFrame:
+    """A quarantine frame with no rows, in the load request's shape."""
     return pd.DataFrame({c: pd.Series([], dtype="str") for c in _EMPTY_QUARANTINE})
 
 

@@ -97,10 +97,12 @@ def _provenance_columns(*, history: bool) -> list[sa.Column]:
 
 
 def core_table_name(spec: DataSetSpec) -> str:
+    """Name of the core table of ``spec``."""
     return spec.name
 
 
 def history_table_name(spec: DataSetSpec) -> str:
+    """Name of the history table of ``spec``."""
     return spec.name + HISTORY_SUFFIX
 
 

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju dags`` to the command line."""
     parser = sub.add_parser("dags", help="the Airflow DAG manifest and pools")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 

@@ -8,6 +8,7 @@ from huiju.commands.warehouse_option import URL_HELP, add_url_option, settings_f
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju db`` to the command line."""
     parser = sub.add_parser("db", help="the warehouse schema (migrations)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 

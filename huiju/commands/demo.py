@@ -9,6 +9,7 @@ from huiju.commands.warehouse_option import add_url_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju demo`` to the command line."""
     parser = sub.add_parser("demo", help="build sample sources and run every DAG end to end")
     parser.add_argument("--home", default=".", help="where var/ (sources, warehouse) goes")
     add_url_option(parser, "warehouse URL (default: the embedded SQLite store under --home)")

@@ -10,6 +10,7 @@ from huiju.commands.warehouse_option import add_url_option, settings_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju quarantine`` to the command line."""
     parser = sub.add_parser("quarantine", help="list, export or resolve quarantined records")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, help_text in (("list", "print what is quarantined"),

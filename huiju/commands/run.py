@@ -14,6 +14,7 @@ from huiju.commands.warehouse_option import add_url_option, settings_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju run`` to the command line."""
     parser = sub.add_parser("run", help="run a department's feeds in-process (no Airflow)")
     parser.add_argument("--department", required=True, metavar="CODE",
                         help="department code, e.g. GS-SCJG")

@@ -9,6 +9,7 @@ from huiju.commands.warehouse_option import add_url_option, settings_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju trace`` to the command line."""
     parser = sub.add_parser(
         "trace", help="provenance of a record: source → core row → batches",
         description="RECORD is a source reference (mysql:案件表#pk=123), a record id, or with "

@@ -8,6 +8,7 @@ from huiju.commands.warehouse_option import add_url_option, settings_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju verify`` to the command line."""
     parser = sub.add_parser(
         "verify", help="prove completeness: each batch's counts against its raw rows and versions",
         description="For every loaded batch: raw rows landed = extracted; core and history "
