@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 RUN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-unit test-integration test-airflow lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +24,17 @@ demo: setup
 
 test: setup
 	$(RUN)/python -m pytest $(PYTEST_ARGS)
+
+# One tier at a time: unit (no services, seconds), integration (PostgreSQL, MariaDB, files,
+# HTTP), airflow (real Airflow runs of the DAGs).
+test-unit: setup
+	$(RUN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(RUN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+test-airflow: setup
+	$(RUN)/python -m pytest tests/airflow $(PYTEST_ARGS)
 
 lint: setup
 	$(RUN)/ruff check .

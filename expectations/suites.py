@@ -287,7 +287,3 @@ def stale_suites(folder: Path | None = None) -> list[str]:
     problems += [f"{p.stem} (orphan)" for p in sorted(folder.glob("*.json")) if p.name not in names]
     return problems
 
-
-def rules_of(spec: DataSetSpec) -> list[dict[str, Any]]:
-    """The meta of every rule of the data set's suite (for docs and reports)."""
-    return [e["meta"] for e in suite_dict(spec)["expectations"]]

@@ -69,6 +69,7 @@ from connectors.registry import kinds as connector_kinds
 from schemas.catalog import dataset, datasets
 from schemas.code_tables import CodeTable, code_table
 from schemas.model import DataSetSpec, FieldSpec, FieldType
+from schemas.rules.divisions import check_gansu_division
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -380,10 +381,6 @@ def _is_gansu_division(code: str) -> bool:
         return True
     if not re.fullmatch(r"62\d{4}", code):
         return False
-    try:
-        from schemas.rules.divisions import check_gansu_division
-    except ImportError:  # rules package still being written: fall back to the national table
-        return code in code_table("行政区划代码").codes
     return int(check_gansu_division([code])[0]) == 0
 
 
