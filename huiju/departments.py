@@ -69,6 +69,7 @@ from connectors.registry import kinds as connector_kinds
 from schemas.catalog import dataset, datasets
 from schemas.code_tables import CodeTable, code_table
 from schemas.model import DataSetSpec, FieldSpec, FieldType
+from schemas.rules.convert import BOOLEAN_WORDS
 from schemas.rules.divisions import check_gansu_division
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -511,12 +512,6 @@ def _field_problems(file: str, at: str, rule: FieldMapping, field: FieldSpec) ->
     return problems
 
 
-def _boolean_words() -> frozenset[str]:
-    from huiju.mapping import FALSE_WORDS, TRUE_WORDS  # the words the mapping understands
-
-    return frozenset(TRUE_WORDS + FALSE_WORDS)
-
-
 def _target_problem(field: FieldSpec, table: CodeTable | None, target: str) -> str | None:
     """Why ``target`` cannot be a value of ``field`` (None if it can)."""
     if table is not None:
@@ -525,7 +520,7 @@ def _target_problem(field: FieldSpec, table: CodeTable | None, target: str) -> s
         if unknown:
             return (f"{', '.join(repr(c) for c in unknown)} is not a code of {table.name} "
                     f"(field {field.name})")
-    elif field.type is FieldType.BOOLEAN and target.strip().lower() not in _boolean_words():
+    elif field.type is FieldType.BOOLEAN and target.strip().lower() not in BOOLEAN_WORDS:
         return f"{target!r} is not a boolean (是/否, 1/0, Y/N, true/false)"
     return None
 
