@@ -75,7 +75,8 @@ def _isolate_airflow_home() -> None:
 
 def build_folder(folder: Path, departments: int, datasets: int = 4) -> Path:
     """Write a DAG folder of ``departments`` synthetic departments to ``folder``."""
-    from huiju.manifest import render, synthetic_entries
+    from huiju.manifest import render
+    from huiju.testing.manifest import synthetic_entries
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "dags" / "huiju_departments.py", folder / "huiju_departments.py")

@@ -32,7 +32,7 @@ from warehouse.engine import create_warehouse_engine
 from warehouse.load import load_batch
 from warehouse.migrate import upgrade
 from warehouse.provenance import batch_changes
-from warehouse.synthetic import load_request, standard_frame
+from warehouse.testing.synthetic import load_request, standard_frame
 
 ADMIN_URL = os.environ.get("HUIJU_BENCH_PG_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

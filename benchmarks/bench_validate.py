@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-plain", action="store_true", help="only time huiju")
     args = parser.parse_args(argv)
 
-    from expectations.samples import sample_frame
+    from expectations.testing.samples import sample_frame
     from expectations.validate import validate
     from schemas.catalog import dataset
 

@@ -112,9 +112,8 @@ def main(home: Path, url: str | None = None) -> int:
 
     from connectors.base import mask_url
     from connectors.testing.http_source import HttpSourceServer
-    from huiju.commands.dags import apply_pools
     from huiju.demo import legacy
-    from huiju.manifest import pools, read_manifest
+    from huiju.manifest import apply_pools, pools, read_manifest
     from huiju.reporting import accounting_table
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine

@@ -122,7 +122,7 @@ def test_fifty_departments_parse_under_two_seconds(tmp_path, dag_folder_tools):
     parses every file in a new process and pre-imports only Airflow's modules). The machine is
     shared, so the best of three cold parses is compared with the limit; all are printed.
     """
-    from huiju.manifest import synthetic_entries
+    from huiju.testing.manifest import synthetic_entries
 
     write_dag_folder, _ = dag_folder_tools
     folder = write_dag_folder(tmp_path / "dags", synthetic_entries(50))

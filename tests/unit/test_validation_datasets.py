@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from expectations.samples import break_rule, sample_frame
 from expectations.suites import suite_dict
+from expectations.testing.samples import break_rule, sample_frame
 from expectations.validate import validate
 from schemas.catalog import dataset
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expectations.samples import break_rule, sample_frame, valid_values
 from expectations.suites import suite_dict
+from expectations.testing.samples import break_rule, sample_frame, valid_values
 from expectations.validate import (
     QUARANTINE_COLUMNS,
     AccountingError,
