@@ -1,6 +1,6 @@
 """Validate a standard frame with its data set's GX suite and split it row by row.
 
-``validate(frame, spec)`` runs the suite generated from ``spec`` through Great Expectations
+``validate_frame(frame, spec)`` runs the suite generated from ``spec`` through Great Expectations
 (the engine of record: every failure below comes from a GX result's
 ``unexpected_index_list``) and returns an :class:`Outcome`:
 
@@ -45,7 +45,7 @@ from schemas.frames import QUARANTINE_COLUMNS, ROW_PROVENANCE, AccountingError
 from schemas.model import CHECK_FAMILIES, DataSetSpec
 
 __all__ = ["QUARANTINE_COLUMNS", "AccountingError", "Outcome", "ThresholdBreached",
-           "Thresholds", "ValidationEngineError", "run_suite", "validate"]
+           "Thresholds", "ValidationEngineError", "run_suite", "validate_frame"]
 
 # COMPLETE for the full unexpected_index_list; GX's value lists, value counts and the
 # pandas "index query" string are not needed (messages are rendered from the frame).
@@ -192,7 +192,7 @@ def _raised(info: dict | None) -> str | None:
     return None
 
 
-def validate(frame: pd.DataFrame, spec: DataSetSpec, issues: pd.DataFrame | None = None,
+def validate_frame(frame: pd.DataFrame, spec: DataSetSpec, issues: pd.DataFrame | None = None,
              thresholds: Thresholds | None = None) -> Outcome:
     """Validate ``frame`` (a standard frame of ``spec``) and split it into an ``Outcome``.
 

@@ -92,7 +92,7 @@ CREDENTIAL_KEYS = frozenset({
 
 
 @dataclass(frozen=True)
-class Problem:
+class ConfigProblem:
     """One thing wrong with one department file."""
 
     file: str
@@ -106,7 +106,7 @@ class Problem:
 class DepartmentConfigError(ValueError):
     """One or more department files are broken; ``problems`` says where and why."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[ConfigProblem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
@@ -136,7 +136,7 @@ class Names(_Strict):
     en: str = Field(min_length=1)
 
 
-class Thresholds(_Strict):
+class ThresholdConfig(_Strict):
     """When a batch has too much bad data the run fails visibly (what was quarantined stays).
 
     The ratio applies only once a batch has ``min_batch_size`` rows, so a batch of three rows
@@ -283,8 +283,12 @@ class Feed(_Strict):
         return self._connector
 
 
-class Source(_Strict):
-    """One legacy system of the department."""
+class LegacySystem(_Strict):
+    """One legacy system of the department (an entry of ``sources``).
+
+    Not to be confused with a *connector* (``connectors.base.Source``): the system's
+    ``kind`` names the connector that reads it.
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     kind: str = Field(description="a source kind of connectors.registry: sql | files | http")
@@ -314,9 +318,9 @@ class Department(_Strict):
     schedule: str = Field(description="cron expression (5 fields) or a preset such as @daily")
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay_minutes: int = Field(default=5, ge=0, le=1440)
-    thresholds: dict[str, Thresholds] = Field(
+    thresholds: dict[str, ThresholdConfig] = Field(
         default_factory=dict, description="per data set name, or 'default' for every data set")
-    sources: list[Source] = Field(min_length=1)
+    sources: list[LegacySystem] = Field(min_length=1)
 
     _path: Path | None = PrivateAttr(default=None)
     _config_hash: str = PrivateAttr(default="")
@@ -355,7 +359,7 @@ class Department(_Strict):
         """sha256 of the file's bytes: audit records which configuration loaded a batch."""
         return self._config_hash
 
-    def feeds(self) -> Iterator[tuple[Source, Feed]]:
+    def feeds(self) -> Iterator[tuple[LegacySystem, Feed]]:
         """Every ``(source, feed)`` pair of the department, in file order."""
         for source in self.sources:
             for feed in source.feeds:
@@ -365,16 +369,17 @@ class Department(_Strict):
         """Names of the data sets the department feeds, sorted."""
         return sorted({feed.dataset for _, feed in self.feeds()})
 
-    def source(self, source_id: str) -> Source:
+    def source(self, source_id: str) -> LegacySystem:
         """The source with id ``source_id`` (KeyError if none)."""
         for source in self.sources:
             if source.id == source_id:
                 return source
         raise KeyError(f"{self.code} has no source {source_id!r}")
 
-    def thresholds_for(self, dataset_name: str) -> Thresholds:
+    def thresholds_for(self, dataset_name: str) -> ThresholdConfig:
         """The data set's thresholds, else the department default, else no limits."""
-        return self.thresholds.get(dataset_name) or self.thresholds.get("default") or Thresholds()
+        return (self.thresholds.get(dataset_name) or self.thresholds.get("default")
+                or ThresholdConfig())
 
 
 def _is_gansu_division(code: str) -> bool:
@@ -414,7 +419,7 @@ def _inline_credentials(node: Any, loc: tuple[str | int, ...]) -> Iterator[tuple
 
 
 def _pydantic_problems(file: str, error: ValidationError,
-                       prefix: tuple[str | int, ...] = ()) -> list[Problem]:
+                       prefix: tuple[str | int, ...] = ()) -> list[ConfigProblem]:
     problems = []
     for item in error.errors(include_input=False, include_url=False):
         loc = tuple(part for part in item["loc"] if part not in ("function-after",))
@@ -425,7 +430,7 @@ def _pydantic_problems(file: str, error: ValidationError,
             message = "missing required key"
         else:
             message = item["msg"].removeprefix("Value error, ")
-        problems.append(Problem(file, key_path(prefix + loc), message))
+        problems.append(ConfigProblem(file, key_path(prefix + loc), message))
     return problems
 
 
@@ -433,25 +438,25 @@ def _code_table_of(spec: FieldSpec) -> CodeTable | None:
     return code_table(spec.code_table) if spec.code_table else None
 
 
-def _mapping_problems(file: str, department: Department) -> list[Problem]:
+def _mapping_problems(file: str, department: Department) -> list[ConfigProblem]:
     """Check every feed against the standard schema and the connector's config model."""
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
     known = {spec.name for spec in datasets()}
     for name in department.thresholds:
         if name != "default" and name not in known:
-            problems.append(Problem(file, f"thresholds.{name}",
+            problems.append(ConfigProblem(file, f"thresholds.{name}",
                                     f"unknown data set {name!r} (or use 'default')"))
     seen_sources: set[str] = set()
     for s_index, source in enumerate(department.sources):
         if source.id in seen_sources:
-            problems.append(Problem(file, f"sources[{s_index}].id",
+            problems.append(ConfigProblem(file, f"sources[{s_index}].id",
                                     f"source id {source.id!r} used twice"))
         seen_sources.add(source.id)
         for f_index, feed in enumerate(source.feeds):
             at = f"sources[{s_index}].feeds[{f_index}]"
             problems += _connector_problems(file, at, s_index, source, feed)
             if feed.dataset not in known:
-                problems.append(Problem(file, f"{at}.dataset",
+                problems.append(ConfigProblem(file, f"{at}.dataset",
                                         f"unknown data set {feed.dataset!r}; known: "
                                         f"{', '.join(sorted(known))}"))
                 continue
@@ -459,18 +464,18 @@ def _mapping_problems(file: str, department: Department) -> list[Problem]:
     return problems
 
 
-def _feed_problems(file: str, at: str, feed: Feed, spec: DataSetSpec) -> list[Problem]:
-    problems: list[Problem] = []
+def _feed_problems(file: str, at: str, feed: Feed, spec: DataSetSpec) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
     fields = {f.name: f for f in spec.fields}
     for name in feed.mapping:
         if name not in fields:
             hint = (" (exchange columns are set by record_id/operation and the run)"
                     if name in ("record_id", "batch_id", "operation") else "")
-            problems.append(Problem(file, f"{at}.mapping.{name}",
+            problems.append(ConfigProblem(file, f"{at}.mapping.{name}",
                                     f"{spec.name} has no field {name!r}{hint}"))
     for field in spec.fields:
         if field.required and field.name not in feed.mapping:
-            problems.append(Problem(
+            problems.append(ConfigProblem(
                 file, f"{at}.mapping",
                 f"required field {field.name} ({field.zh}) of {spec.name} is not mapped"))
     for name, rule in feed.mapping.items():
@@ -479,24 +484,25 @@ def _feed_problems(file: str, at: str, feed: Feed, spec: DataSetSpec) -> list[Pr
     return problems
 
 
-def _field_problems(file: str, at: str, rule: FieldMapping, field: FieldSpec) -> list[Problem]:
-    problems: list[Problem] = []
+def _field_problems(file: str, at: str, rule: FieldMapping,
+                    field: FieldSpec) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
     table = _code_table_of(field)
     kind = field.type
     if rule.unit is not None and kind is not FieldType.DECIMAL:
-        problems.append(Problem(file, f"{at}.unit", f"unit only fits decimal fields; "
+        problems.append(ConfigProblem(file, f"{at}.unit", f"unit only fits decimal fields; "
                                                     f"{field.name} is {kind}"))
     if rule.date_format is not None and kind not in (FieldType.DATE, FieldType.DATETIME):
-        problems.append(Problem(file, f"{at}.date_format",
+        problems.append(ConfigProblem(file, f"{at}.date_format",
                                 f"date_format only fits date fields; {field.name} is {kind}"))
     if rule.split not in (None, False) and kind is not FieldType.LIST:
-        problems.append(Problem(file, f"{at}.split",
+        problems.append(ConfigProblem(file, f"{at}.split",
                                 f"split only fits list fields; {field.name} is {kind}"))
     if rule.labels and table is None:
-        problems.append(Problem(file, f"{at}.labels",
+        problems.append(ConfigProblem(file, f"{at}.labels",
                                 f"{field.name} has no code table to take labels from"))
     if rule.id15to18 and kind not in (FieldType.STRING, FieldType.CODE):
-        problems.append(Problem(file, f"{at}.id15to18",
+        problems.append(ConfigProblem(file, f"{at}.id15to18",
                                 f"id15to18 only fits identifier fields; {field.name} is {kind}"))
     targets = dict(rule.values or {})
     if rule.default is not None:
@@ -508,7 +514,7 @@ def _field_problems(file: str, at: str, rule: FieldMapping, field: FieldSpec) ->
                else f"{at}.{legacy.strip('()')}")
         message = _target_problem(field, table, target)
         if message:
-            problems.append(Problem(file, key, message))
+            problems.append(ConfigProblem(file, key, message))
     return problems
 
 
@@ -525,8 +531,8 @@ def _target_problem(field: FieldSpec, table: CodeTable | None, target: str) -> s
     return None
 
 
-def _connector_problems(file: str, at: str, s_index: int, source: Source,
-                        feed: Feed) -> list[Problem]:
+def _connector_problems(file: str, at: str, s_index: int, source: LegacySystem,
+                        feed: Feed) -> list[ConfigProblem]:
     """Validate connection + extract with the connector's own model; name the key's origin."""
     model = connector_kind(source.kind).config_model()
     merged = {**source.connection, **feed.extract}
@@ -544,7 +550,7 @@ def _connector_problems(file: str, at: str, s_index: int, source: Source,
             else:  # a missing key: it may go in either place
                 where = f"{at}.extract"
                 message += f" (in {at}.extract or sources[{s_index}].connection)"
-            problems.append(Problem(file, f"{where}.{problem.key}", message))
+            problems.append(ConfigProblem(file, f"{where}.{problem.key}", message))
         return problems
     return []
 
@@ -568,14 +574,16 @@ def load_department(path: str | os.PathLike) -> Department:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise DepartmentConfigError([Problem(file, "", f"cannot read: {error.strerror}")]) from None
+        raise DepartmentConfigError(
+            [ConfigProblem(file, "", f"cannot read: {error.strerror}")]) from None
     try:
         raw = yaml.load(data.decode("utf-8"), Loader=_YAML_LOADER)  # C-accelerated SafeLoader
     except (UnicodeDecodeError, yaml.YAMLError) as error:
-        raise DepartmentConfigError([Problem(file, "", f"not valid UTF-8 YAML: {error}")]) from None
+        raise DepartmentConfigError(
+            [ConfigProblem(file, "", f"not valid UTF-8 YAML: {error}")]) from None
     if not isinstance(raw, dict):
-        raise DepartmentConfigError([Problem(file, "", "expected a mapping of keys")])
-    problems = [Problem(file, key_path(loc), message)
+        raise DepartmentConfigError([ConfigProblem(file, "", "expected a mapping of keys")])
+    problems = [ConfigProblem(file, key_path(loc), message)
                 for loc, message in _inline_credentials(raw, ())]
     if problems:  # refuse before anything else could echo a secret
         raise DepartmentConfigError(problems)
@@ -597,7 +605,7 @@ class CheckResult:
     """The departments that loaded and the problems of those that did not."""
 
     departments: list[Department]
-    problems: list[Problem]
+    problems: list[ConfigProblem]
 
     @cached_property
     def ok(self) -> bool:
@@ -609,12 +617,12 @@ def check_departments(directory: str | os.PathLike | None = None) -> CheckResult
     """Validate every ``*.yaml`` file in the folder; collect problems instead of stopping."""
     folder = departments_dir(directory)
     if not folder.is_dir():
-        return CheckResult([], [Problem(str(folder), "", "no such departments folder")])
+        return CheckResult([], [ConfigProblem(str(folder), "", "no such departments folder")])
     found: list[Department] = []
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     if not files:
-        problems.append(Problem(str(folder), "", "no department files (*.yaml)"))
+        problems.append(ConfigProblem(str(folder), "", "no department files (*.yaml)"))
     codes: dict[str, Path] = {}
     for path in files:
         try:
@@ -623,7 +631,7 @@ def check_departments(directory: str | os.PathLike | None = None) -> CheckResult
             problems += error.problems
             continue
         if department.code in codes:
-            problems.append(Problem(str(path), "code", f"department code {department.code} "
+            problems.append(ConfigProblem(str(path), "code", f"department code {department.code} "
                                                        f"is also used by {codes[department.code]}"))
             continue
         codes[department.code] = path

@@ -283,18 +283,18 @@ def _typed(table: pa.Table, rule: FieldMapping) -> pa.ChunkedArray | None:
     return table.column(rule.column)
 
 
-Problem = tuple[np.ndarray, str, str, str, str]  # (mask, kind, family, message zh, en)
+ValueProblem = tuple[np.ndarray, str, str, str, str]  # (mask, kind, family, message zh, en)
 
 
 def _convert(field: FieldSpec, rule: FieldMapping, values: pd.Series) -> tuple[
-        pd.Series, list[Problem]]:
+        pd.Series, list[ValueProblem]]:
     """Standard values of ``field`` from legacy text, and the problems found (one mask each).
 
     A pure function of each value, so the caller runs it once per distinct value.
     """
     kind = field.type
     label = f"{field.zh}（{field.name}）"
-    problems: list[Problem] = []
+    problems: list[ValueProblem] = []
     if kind is FieldType.LIST:
         joined, unmapped = _to_list(values, rule, field)
         problems.append((unmapped, "VALUEMAP", "01",

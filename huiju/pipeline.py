@@ -27,9 +27,8 @@ from connectors.base import Source as Connector
 from connectors.registry import kind as connector_kind
 
 # expectations.validate imports Great Expectations, which must come before Airflow
-from expectations.validate import ThresholdBreached, Thresholds
-from expectations.validate import validate as validate_frame
-from huiju.departments import Department, Feed, Source, load_departments
+from expectations.validate import ThresholdBreached, Thresholds, validate_frame
+from huiju.departments import Department, Feed, LegacySystem, load_departments
 from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
 from schemas.catalog import all_fields
@@ -67,7 +66,7 @@ def find_department(code: str, settings: Settings | None = None) -> Department:
     raise KeyError(f"no department {code!r} in {settings.departments_dir}")
 
 
-def find_feed(department: Department, source_id: str, dataset: str) -> tuple[Source, Feed]:
+def find_feed(department: Department, source_id: str, dataset: str) -> tuple[LegacySystem, Feed]:
     """The department's source ``source_id`` and its feed of ``dataset`` (KeyError if none)."""
     source = department.source(source_id)
     for feed in source.feeds:
@@ -88,7 +87,7 @@ def feeds_of(department: Department, datasets: list[str] | None = None) -> list[
     return keys
 
 
-def open_connector(department: Department, source: Source, feed: Feed,
+def open_connector(department: Department, source: LegacySystem, feed: Feed,
                    settings: Settings) -> Connector:
     """The connector for ``feed``, as its kind in ``connectors.registry`` builds it.
 
@@ -195,7 +194,7 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             "extracted_at": datetime.now(UTC).isoformat()}
 
 
-def _has_period(source: Source, feed: Feed) -> bool:
+def _has_period(source: LegacySystem, feed: Feed) -> bool:
     """Whether the feed's rows can be selected by period (its kind has periods and a cursor)."""
     if connector_kind(source.kind).can_select_period(feed.connector_config):
         return True
@@ -204,7 +203,7 @@ def _has_period(source: Source, feed: Feed) -> bool:
     return False
 
 
-def _windowed(source: Source, feed: Feed, start: str | None, end: str | None) -> Connector:
+def _windowed(source: LegacySystem, feed: Feed, start: str | None, end: str | None) -> Connector:
     """A connector reading only rows whose cursor column lies in [start, end)."""
     kind = connector_kind(source.kind)
     if not kind.can_select_period(feed.connector_config):

@@ -19,9 +19,8 @@ import pandas as pd
 from connectors.files import FileSource, FileSourceConfig
 
 # expectations.validate imports Great Expectations, which must come before Airflow
-from expectations.validate import Outcome
-from expectations.validate import validate as validate_frame
-from huiju.departments import Department, Feed, Source
+from expectations.validate import Outcome, validate_frame
+from huiju.departments import Department, Feed, LegacySystem
 from huiju.mapping import map_batches
 from huiju.pipeline import validation_thresholds
 
@@ -38,7 +37,8 @@ class SelfCheck:
     rejections: pd.DataFrame  # one row per failed rule: source_ref, rule_id, field, messages …
 
 
-def pick_feed(department: Department, dataset: str, source_id: str | None) -> tuple[Source, Feed]:
+def pick_feed(department: Department, dataset: str,
+              source_id: str | None) -> tuple[LegacySystem, Feed]:
     """The feed filling ``dataset`` (the given source, else a files source, else the first)."""
     candidates = [(s, f) for s, f in department.feeds() if f.dataset == dataset
                   and (source_id is None or s.id == source_id)]
