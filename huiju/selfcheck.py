@@ -45,16 +45,16 @@ def pick_feed(department: Department, dataset: str,
     if not candidates:
         raise KeyError(f"{department.code} has no feed for data set {dataset!r}"
                        + (f" from source {source_id!r}" if source_id else ""))
-    candidates.sort(key=lambda pair: pair[0].kind != "files")
+    candidates.sort(key=lambda pair: not isinstance(pair[1].connector_config, FileSourceConfig))
     return candidates[0]
 
 
 def check_file(department: Department, dataset: str, path: Path,
                source_id: str | None = None) -> SelfCheck:
     """Map and validate the file at ``path`` as the department's feed of ``dataset`` would."""
-    source, feed = pick_feed(department, dataset, source_id)
+    _, feed = pick_feed(department, dataset, source_id)
     options = {}
-    if source.kind == "files":
+    if isinstance(feed.connector_config, FileSourceConfig):  # a file layout worth keeping
         configured = feed.connector_config
         options = {k: getattr(configured, k) for k in LAYOUT_OPTIONS
                    if getattr(configured, k, None) is not None}
