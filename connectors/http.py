@@ -14,7 +14,7 @@ import pyarrow as pa
 import requests
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import Batch, ConnectorError, RowError, resolve_secret, scrub
+from connectors.base import Batch, ConnectorError, RowError, mask_url, resolve_secret, scrub
 from connectors.files import cell_to_str
 
 __all__ = ["HttpSource", "HttpSourceConfig", "json_path"]
@@ -132,7 +132,7 @@ class HttpSource:
         raise AssertionError("unreachable")
 
     def _error(self, message: str) -> ConnectorError:
-        return ConnectorError(scrub(f"{self._name} ({self.config.url}): {message}",
+        return ConnectorError(scrub(f"{self._name} ({mask_url(self.config.url)}): {message}",
                                     [self._token]))
 
     def check(self) -> None:

@@ -16,7 +16,14 @@ import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.base import Batch, ConnectorError, lookahead, resolve_secret, scrub
+from connectors.base import (
+    Batch,
+    ConnectorError,
+    lookahead,
+    mask_url,
+    resolve_secret,
+    scrub,
+)
 
 __all__ = ["SqlSource", "SqlSourceConfig", "repair_latin1_gbk"]
 
@@ -197,7 +204,7 @@ class SqlSource:
         return secrets
 
     def _error(self, what: str, url: sa.URL | None, error: BaseException) -> ConnectorError:
-        shown = url.render_as_string(hide_password=True) if url is not None else "?"
+        shown = mask_url(url) if url is not None else "?"
         detail = getattr(error, "orig", None) or error
         message = (f"{self.config.ref_name}: {what} {shown} (secret {self.config.url_secret!r}): "
                    f"{type(detail).__name__}: {detail}")
