@@ -7,7 +7,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 RUN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench faults clean
+
+.PHONY: setup demo test test-unit test-integration test-airflow lint bench faults clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +30,16 @@ test: setup
 # ending with the tally; `make test` runs a fast subset of the same suites.
 faults: setup
 	HUIJU_FAULTS_FULL=1 HUIJU_REQUIRE_SERVICES=1 $(RUN)/python -m pytest tests/faults -p no:cacheprovider
+# One tier at a time: unit (no services, seconds), integration (PostgreSQL, MariaDB, files,
+# HTTP), airflow (real Airflow runs of the DAGs).
+test-unit: setup
+	$(RUN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(RUN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+test-airflow: setup
+	$(RUN)/python -m pytest tests/airflow $(PYTEST_ARGS)
 
 lint: setup
 	$(RUN)/ruff check .

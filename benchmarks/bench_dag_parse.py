@@ -77,7 +77,9 @@ def _isolate_airflow_home() -> None:
 
 
 def build_folder(folder: Path, departments: int, datasets: int = 4) -> Path:
-    from huiju.manifest import render, synthetic_entries
+    """Write a DAG folder of ``departments`` synthetic departments to ``folder``."""
+    from huiju.manifest import render
+    from huiju.testing.manifest import synthetic_entries
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "dags" / "huiju_departments.py", folder / "huiju_departments.py")
@@ -127,6 +129,7 @@ def measure(folder: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: build the synthetic DAG folder and time its parse."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--departments", type=int, default=50)
     parser.add_argument("--datasets", type=int, default=4, help="data sets per department")

@@ -121,6 +121,7 @@ def _driver_batches(batch: int):
 
 
 def child(batch: int, driver_only: bool) -> None:
+    """The timed child process: read the benchmark table in batches of ``batch`` rows."""
     from connectors.sql import SqlSource, SqlSourceConfig
 
     config = SqlSourceConfig(url_secret="HUIJU_BENCH_URL", table=TABLE,
@@ -158,6 +159,7 @@ def run_client() -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: fill the source table, then time extraction per batch size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int,
                         default=int(os.environ.get("HUIJU_BENCH_ROWS", 1_000_000)))

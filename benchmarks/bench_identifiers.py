@@ -55,6 +55,7 @@ def corrupt(matrix: np.ndarray, alphabet: bytes, rng: np.random.Generator) -> np
 
 
 def make_usccs(n: int, rng: np.random.Generator) -> pd.Series:
+    """``n`` USCCs, most valid, some with a wrong check character."""
     from schemas.rules import uscc
     from schemas.rules.org_code import BODY_VALUES, org_check_chars
 
@@ -75,6 +76,7 @@ def make_usccs(n: int, rng: np.random.Generator) -> pd.Series:
 
 
 def make_ids(n: int, rng: np.random.Generator) -> pd.Series:
+    """``n`` ID numbers, most valid, some with a wrong check character or date."""
     from schemas.code_tables import code_table
     from schemas.rules import id_card
 
@@ -108,6 +110,7 @@ def _county_known(code: str, year: int) -> bool:
 
 
 def best_of(runs: int, action: Callable[[], object]) -> tuple[float, object]:
+    """The fastest of ``runs`` calls of ``action``: (seconds, its result)."""
     best, result = float("inf"), None
     for _ in range(runs):
         started = time.perf_counter()
@@ -117,6 +120,7 @@ def best_of(runs: int, action: Callable[[], object]) -> tuple[float, object]:
 
 
 def stdnum_loop(is_valid: Callable[[str], bool], values: list[str]) -> list[bool]:
+    """python-stdnum's verdict on each value, one call per value (the baseline)."""
     verdicts = []
     for value in values:
         try:
@@ -128,6 +132,7 @@ def stdnum_loop(is_valid: Callable[[str], bool], values: list[str]) -> list[bool
 
 def compare(label: str, values: pd.Series, huiju: Callable, stdnum: Callable,
             sample: int, rng: np.random.Generator, explain: Callable[[str], str]) -> dict:
+    """Time Huiju's and stdnum's check of ``values``; count where their verdicts differ."""
     huiju_seconds, reasons = best_of(3, lambda: huiju(values))
     rows = np.sort(rng.choice(len(values), min(sample, len(values)), replace=False))
     sampled = values.iloc[rows].tolist()
@@ -148,6 +153,7 @@ def compare(label: str, values: pd.Series, huiju: Callable, stdnum: Callable,
 
 
 def uscc_difference(value: str) -> str:
+    """Why Huiju and stdnum disagree on a USCC (for the report)."""
     from schemas.rules.uscc import check_uscc
 
     ours = int(check_uscc([value])[0])
@@ -157,6 +163,7 @@ def uscc_difference(value: str) -> str:
 
 
 def id_difference(value: str) -> str:
+    """Why Huiju and stdnum disagree on an ID number (for the report)."""
     from stdnum.cn import ric
     from stdnum.exceptions import ValidationError
 
@@ -173,6 +180,7 @@ def id_difference(value: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: time the identifier checks against python-stdnum."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--values", type=int, default=1_000_000, help="values per identifier")
     parser.add_argument("--sample", type=int, default=100_000, help="values timed in stdnum")

@@ -32,7 +32,7 @@ from warehouse.engine import create_warehouse_engine
 from warehouse.load import load_batch
 from warehouse.migrate import upgrade
 from warehouse.provenance import batch_changes
-from warehouse.synthetic import load_request, standard_frame
+from warehouse.testing.synthetic import load_request, standard_frame
 
 ADMIN_URL = os.environ.get("HUIJU_BENCH_PG_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -66,6 +66,7 @@ def _timed(label: str, function):
 
 
 def run(rows: int, admin_url: str) -> None:
+    """Load ``rows`` synthetic rows into a new database made through ``admin_url``; print times."""
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"huiju_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
@@ -140,6 +141,7 @@ def _run(n: int, url: sa.URL) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: time loading ``--rows`` rows into a fresh PostgreSQL database."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--admin-url", default=ADMIN_URL)

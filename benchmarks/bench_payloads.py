@@ -1,6 +1,6 @@
 """Payload builders: platform records built from warehouse rows, against a plain field copy.
 
-Generates N synthetic core rows of the penalty data set (``warehouse.synthetic``, as dicts,
+Generates N synthetic core rows of the penalty data set (``warehouse.testing.synthetic``, as dicts,
 the way the delivery side reads them) and times in the same run, per resource built from it
 (信用中国 CF, the national punish_action, gsxt penalty):
 
@@ -23,7 +23,7 @@ RESOURCES = (("creditchina", "CF"), ("national", "punish_action"), ("gsxt", "pen
 
 def rows(n: int) -> list[dict]:
     """``n`` synthetic penalty rows as dicts, with the delivery side's context columns."""
-    from warehouse.synthetic import standard_frame
+    from warehouse.testing.synthetic import standard_frame
 
     records = standard_frame("penalty", range(n)).to_dict("records")
     for record in records:
@@ -32,6 +32,7 @@ def rows(n: int) -> list[dict]:
 
 
 def timed(function, data: list[dict]) -> float:
+    """Seconds to apply ``function`` to every row of ``data``."""
     start = time.perf_counter()
     for row in data:
         function(row)
@@ -39,6 +40,7 @@ def timed(function, data: list[dict]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build N payloads per resource and print rows/s."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args(argv)

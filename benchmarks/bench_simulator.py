@@ -36,6 +36,7 @@ class AcceptRate:
 
     @property
     def per_second(self) -> float:
+        """Records per second."""
         return self.records / self.seconds if self.seconds else float("inf")
 
 
@@ -107,6 +108,7 @@ def payloads(n: int) -> Iterator[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Measure the simulator's raw accept rate and print it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000, help="records to send")
     parser.add_argument("--batch", type=int, default=500, help="records per POST (≤ 500)")

@@ -10,6 +10,7 @@ The caller loads a batch and commits the batch's cursor in the same transaction;
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
@@ -24,6 +25,7 @@ __all__ = [
     "RowError",
     "Source",
     "lookahead",
+    "mask_url",
     "resolve_secret",
     "scrub",
 ]
@@ -113,6 +115,32 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
         if secret and len(secret) >= 3:
             text = text.replace(secret, "***")
     return text
+
+
+# user:password@ in a URL's authority, and ?password=/token=/… query parameters.
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^/?#@:\s]*:)[^/?#\s]*(@)")
+_SECRET_PARAMETER = re.compile(
+    r"([?&;](?:password|passwd|pwd|pass|token|access_token|api_key|apikey|secret|sslpassword)"
+    r"=)[^&;#]*", re.IGNORECASE)
+
+
+def mask_url(url: object) -> str:
+    """``url`` as text fit to print: the user-part password and secret query values as ``***``.
+
+    Every place that shows a URL (the warehouse a command used, a source) shows it through
+    this one function.
+
+    >>> mask_url("postgresql+psycopg://huiju:s3cret@db:5432/huiju?sslmode=require")
+    'postgresql+psycopg://huiju:***@db:5432/huiju?sslmode=require'
+    >>> mask_url("postgresql://db/huiju?user=huiju&password=s3cret&token=abc")
+    'postgresql://db/huiju?user=huiju&password=***&token=***'
+    >>> mask_url("sqlite:////srv/huiju/var/warehouse/huiju.db")
+    'sqlite:////srv/huiju/var/warehouse/huiju.db'
+    """
+    render = getattr(url, "render_as_string", None)
+    text = render(hide_password=False) if render else str(url)
+    text = _URL_PASSWORD.sub(r"\1***\2", text)
+    return _SECRET_PARAMETER.sub(r"\1***", text)
 
 
 def lookahead(items: Iterable[T]) -> Iterator[tuple[T, bool]]:

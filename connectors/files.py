@@ -72,7 +72,7 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def cell_to_str(value: Any) -> str | None:
+def cell_to_str(value: Any) -> str | None:  # noqa: C901 - a flat branch per cell type
     """One spreadsheet/JSON value as the string a person would read in the cell.
 
     Integral floats below 1e15 become exact integers (``916201001234567.0`` ->
@@ -178,9 +178,11 @@ class FileSource:
         return sorted(found, key=lambda p: p.name)
 
     def check(self) -> None:
+        """List the drop folder once; raise ConnectorError when it cannot be read."""
         self._files()
 
     def read(self, state: dict | None) -> Iterator[Batch]:
+        """Yield batches of the files not yet processed, resuming inside a partly read file."""
         processed = list((state or {}).get("processed") or [])
         partial = (state or {}).get("partial")
         done = set(processed)
@@ -315,7 +317,7 @@ class FileSource:
         return (lambda: header), records()
 
     # -- JSON ---------------------------------------------------------------------------
-    def _parse_json(self, name: str, data: bytes, fmt: Format):
+    def _parse_json(self, name: str, data: bytes, fmt: Format):  # noqa: C901 - kept whole while change capture reworks this module
         text, _ = decode_bytes(data, self.config.encoding)
         header: list[str] = []
         index: dict[str, int] = {}

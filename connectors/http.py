@@ -14,7 +14,7 @@ import pyarrow as pa
 import requests
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import Batch, ConnectorError, RowError, resolve_secret, scrub
+from connectors.base import Batch, ConnectorError, RowError, mask_url, resolve_secret, scrub
 from connectors.files import cell_to_str
 
 __all__ = ["HttpSource", "HttpSourceConfig", "json_path"]
@@ -132,10 +132,11 @@ class HttpSource:
         raise AssertionError("unreachable")
 
     def _error(self, message: str) -> ConnectorError:
-        return ConnectorError(scrub(f"{self._name} ({self.config.url}): {message}",
+        return ConnectorError(scrub(f"{self._name} ({mask_url(self.config.url)}): {message}",
                                     [self._token]))
 
     def check(self) -> None:
+        """Fetch one record; raise ConnectorError when the API cannot be reached or read."""
         params = self._page_params({}, None)
         params[self.config.size_param] = 1
         records = json_path(self._get(params), self.config.records_path)
@@ -156,6 +157,7 @@ class HttpSource:
         return params
 
     def read(self, state: dict | None) -> Iterator[Batch]:
+        """Yield a batch per page of records updated since the cursor."""
         cfg = self.config
         state = dict(state or {})
         since = state.get("updated_since")

@@ -16,7 +16,14 @@ import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.base import Batch, ConnectorError, lookahead, resolve_secret, scrub
+from connectors.base import (
+    Batch,
+    ConnectorError,
+    lookahead,
+    mask_url,
+    resolve_secret,
+    scrub,
+)
 
 __all__ = ["SqlSource", "SqlSourceConfig", "repair_latin1_gbk"]
 
@@ -73,6 +80,7 @@ class SqlSourceConfig(BaseModel):
 
     @property
     def ref_name(self) -> str:
+        """How source references name this table or query."""
         return self.name or self.table or "query"
 
 
@@ -196,7 +204,7 @@ class SqlSource:
         return secrets
 
     def _error(self, what: str, url: sa.URL | None, error: BaseException) -> ConnectorError:
-        shown = url.render_as_string(hide_password=True) if url is not None else "?"
+        shown = mask_url(url) if url is not None else "?"
         detail = getattr(error, "orig", None) or error
         message = (f"{self.config.ref_name}: {what} {shown} (secret {self.config.url_secret!r}): "
                    f"{type(detail).__name__}: {detail}")
@@ -268,6 +276,7 @@ class SqlSource:
 
     # -- Source ---------------------------------------------------------------------------
     def check(self) -> None:
+        """Connect and select nothing from the table or query; ConnectorError if that fails."""
         engine, url = self._engine_for()
         source, _ = self._from()
         try:
@@ -278,6 +287,7 @@ class SqlSource:
             raise self._error("cannot read from", url, error) from None
 
     def read(self, state: dict | None) -> Iterator[Batch]:
+        """Yield batches of the rows after the cursor, in cursor order (or the window's rows)."""
         cfg = self.config
         engine, url = self._engine_for()
         stmt = self._statement(state)

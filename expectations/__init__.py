@@ -7,7 +7,8 @@
 - ``expectations.validate``: ``validate(frame, spec) -> Outcome`` — passed / quarantine /
   superseded, accounting, thresholds.
 - ``expectations.messages``: the per-row Chinese/English rejection messages.
-- ``expectations.samples``: valid standard frames of any data set, for tests and benchmarks.
+- ``expectations.testing.samples``: valid standard frames of any data set, for tests and
+  benchmarks.
 
 This package imports nothing on its own; ``expectations.suites`` does not import GX.
 """

@@ -135,6 +135,8 @@ def _series(mask: np.ndarray, like: pd.Series | pd.DataFrame) -> pd.Series:
 
 
 class ColumnValuesPresent(ColumnMapMetricProvider):
+    """Metric: the value is present (not null, not blank)."""
+
     condition_metric_name = "column_values.huiju_present"
     filter_column_isnull = False
 
@@ -144,6 +146,8 @@ class ColumnValuesPresent(ColumnMapMetricProvider):
 
 
 class ColumnValuesPassRule(ColumnMapMetricProvider):
+    """Metric: the value passes a value rule of ``schemas.rules.RULES``."""
+
     condition_metric_name = "column_values.huiju_rule"
     condition_value_keys = ("rule",)
 
@@ -153,6 +157,8 @@ class ColumnValuesPassRule(ColumnMapMetricProvider):
 
 
 class ColumnValuesInCodeTable(ColumnMapMetricProvider):
+    """Metric: the value is a code of a named code table."""
+
     condition_metric_name = "column_values.huiju_in_code_table"
     condition_value_keys = ("code_table",)
 
@@ -162,6 +168,8 @@ class ColumnValuesInCodeTable(ColumnMapMetricProvider):
 
 
 class ColumnListItemsInSet(ColumnMapMetricProvider):
+    """Metric: every element of a list value is in the set (or code table)."""
+
     condition_metric_name = "column_values.huiju_list_items_in_set"
     condition_value_keys = ("value_set", "code_table", "separator")
 
@@ -175,6 +183,8 @@ class ColumnListItemsInSet(ColumnMapMetricProvider):
 
 
 class ColumnListMinItems(ColumnMapMetricProvider):
+    """Metric: a list value has at least ``min_items`` elements."""
+
     condition_metric_name = "column_values.huiju_list_min_items"
     condition_value_keys = ("min_items", "separator")
 
@@ -184,6 +194,8 @@ class ColumnListMinItems(ColumnMapMetricProvider):
 
 
 class ColumnValuesNotNegative(ColumnMapMetricProvider):
+    """Metric: the amount is not negative."""
+
     condition_metric_name = "column_values.huiju_not_negative"
 
     @column_condition_partial(engine=PandasExecutionEngine)
@@ -192,6 +204,8 @@ class ColumnValuesNotNegative(ColumnMapMetricProvider):
 
 
 class ColumnValuesLatestForKey(ColumnMapMetricProvider):
+    """Metric: the row is the last of its (one-column) business key."""
+
     condition_metric_name = "column_values.huiju_latest_for_key"
 
     @column_condition_partial(engine=PandasExecutionEngine)
@@ -200,6 +214,8 @@ class ColumnValuesLatestForKey(ColumnMapMetricProvider):
 
 
 class CompoundColumnsLatestForKey(MulticolumnMapMetricProvider):
+    """Metric: the row is the last of its (several-column) business key."""
+
     condition_metric_name = "multicolumn_values.huiju_latest_for_key"
     condition_domain_keys = ("batch_id", "table", "column_list", "row_condition",
                              "condition_parser", "ignore_row_if")
@@ -210,6 +226,8 @@ class CompoundColumnsLatestForKey(MulticolumnMapMetricProvider):
 
 
 class MulticolumnDatesOrdered(MulticolumnMapMetricProvider):
+    """Metric: the dates present are in the declared order."""
+
     condition_metric_name = "multicolumn_values.huiju_dates_ordered"
     condition_domain_keys = CompoundColumnsLatestForKey.condition_domain_keys
 
@@ -219,6 +237,8 @@ class MulticolumnDatesOrdered(MulticolumnMapMetricProvider):
 
 
 class MulticolumnPresentWhen(MulticolumnMapMetricProvider):
+    """Metric: the columns are present when the condition column says so."""
+
     condition_metric_name = "multicolumn_values.huiju_present_when"
     condition_domain_keys = CompoundColumnsLatestForKey.condition_domain_keys
     condition_value_keys = ("when_column", "when_in", "when_contains", "when_present")
@@ -235,6 +255,8 @@ class MulticolumnPresentWhen(MulticolumnMapMetricProvider):
 
 
 class ColumnValuesPassRuleWhen(MulticolumnMapMetricProvider):
+    """Metric: the value passes a value rule when the condition column says so."""
+
     condition_metric_name = "multicolumn_values.huiju_rule_when"
     condition_domain_keys = CompoundColumnsLatestForKey.condition_domain_keys
     condition_value_keys = ("rule", "when_column", "when_in", "when_contains", "when_present")

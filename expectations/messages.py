@@ -50,6 +50,7 @@ def render(spec: DataSetSpec, meta: dict[str, Any], rows: pd.DataFrame) -> pd.Da
 
 
 def spec_field(spec: DataSetSpec, name: str):
+    """The field ``name`` of ``spec`` (exchange fields included)."""
     from schemas.catalog import all_fields
 
     for field in all_fields(spec):

@@ -42,6 +42,7 @@ from typing import Any
 
 from schemas.catalog import all_fields, datasets, exchange_fields
 from schemas.code_tables import code_table
+from schemas.frames import rule_id
 from schemas.model import (
     CHECK_FAMILIES,
     LIST_SEPARATOR,
@@ -68,10 +69,6 @@ SUPERSEDE = "supersede"
 def kind_of(rule_name: str) -> str:
     """The KIND part of a rule id for a value rule or check kind (``id_card`` → ``IDCARD``)."""
     return rule_name.replace("_", "").upper()
-
-
-def rule_id(family: str, kind: str, dataset: str, fields: tuple[str, ...] | list[str]) -> str:
-    return f"{family}-{kind}-{dataset}.{'+'.join(fields)}"
 
 
 def _meta(spec: DataSetSpec, family: str, kind: str, fields: tuple[str, ...], zh: str, en: str,
@@ -247,10 +244,12 @@ def suite_dict(spec: DataSetSpec) -> dict[str, Any]:
 
 
 def suite_json(spec: DataSetSpec) -> str:
+    """The suite of ``spec`` as the JSON written to ``expectations/suites/``."""
     return json.dumps(suite_dict(spec), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
 def suite_path(name: str, folder: Path | None = None) -> Path:
+    """Where the suite of data set ``name`` is written (in ``folder``, else the shipped one)."""
     return (folder or SUITES_DIR) / f"{name}.json"
 
 
@@ -288,7 +287,3 @@ def stale_suites(folder: Path | None = None) -> list[str]:
     problems += [f"{p.stem} (orphan)" for p in sorted(folder.glob("*.json")) if p.name not in names]
     return problems
 
-
-def rules_of(spec: DataSetSpec) -> list[dict[str, Any]]:
-    """The meta of every rule of the data set's suite (for docs and reports)."""
-    return [e["meta"] for e in suite_dict(spec)["expectations"]]

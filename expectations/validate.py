@@ -1,6 +1,6 @@
 """Validate a standard frame with its data set's GX suite and split it row by row.
 
-``validate(frame, spec)`` runs the suite generated from ``spec`` through Great Expectations
+``validate_frame(frame, spec)`` runs the suite generated from ``spec`` through Great Expectations
 (the engine of record: every failure below comes from a GX result's
 ``unexpected_index_list``) and returns an :class:`Outcome`:
 
@@ -44,11 +44,11 @@ from expectations._gx import batch_definition, gx, huiju_run
 from expectations.messages import render
 from expectations.suites import SUPERSEDE, suite_dict
 from schemas.catalog import all_fields
+from schemas.frames import QUARANTINE_COLUMNS, ROW_PROVENANCE, AccountingError
 from schemas.model import CHECK_FAMILIES, DataSetSpec
 
-QUARANTINE_COLUMNS = ("row", "rule_id", "family", "field", "message_zh", "message_en",
-                      "raw_value", "_source_ref", "_source_hash")
-PROVENANCE = ("_source_ref", "_source_hash")
+__all__ = ["QUARANTINE_COLUMNS", "AccountingError", "Outcome", "ThresholdBreached",
+           "Thresholds", "ValidationEngineError", "run_suite", "validate_frame"]
 
 # COMPLETE for the full unexpected_index_list; GX's value lists, value counts and the
 # pandas "index query" string are not needed (messages are rendered from the frame).
@@ -58,10 +58,6 @@ RESULT_FORMAT = {
     "exclude_unexpected_values": True,
     "return_unexpected_index_query": False,
 }
-
-
-class AccountingError(RuntimeError):
-    """Failures name rows the batch does not have: a row would be lost or counted twice."""
 
 
 class ValidationEngineError(RuntimeError):
@@ -87,6 +83,7 @@ class Thresholds:
 
     @classmethod
     def from_mapping(cls, config: dict[str, Any] | None) -> Thresholds:
+        """Thresholds from a mapping of their field names; unknown names are an error."""
         config = dict(config or {})
         unknown = set(config) - {"max_count", "max_ratio", "min_batch_size"}
         if unknown:
@@ -121,6 +118,7 @@ class Outcome:
 
     @property
     def quarantined_rows(self) -> np.ndarray:
+        """Positions of the rows with at least one failure."""
         return np.unique(self.quarantine["row"].to_numpy(dtype=np.int64))
 
     def raise_for_threshold(self) -> None:
@@ -197,7 +195,7 @@ def _raised(info: dict | None) -> str | None:
     return None
 
 
-def validate(frame: pd.DataFrame, spec: DataSetSpec, issues: pd.DataFrame | None = None,
+def validate_frame(frame: pd.DataFrame, spec: DataSetSpec, issues: pd.DataFrame | None = None,
              thresholds: Thresholds | None = None) -> Outcome:
     """Validate ``frame`` (a standard frame of ``spec``) and split it into an ``Outcome``.
 
@@ -267,7 +265,7 @@ def _failures(spec: DataSetSpec, meta: dict, work: pd.DataFrame, rows: np.ndarra
     })
     for name in ("message_zh", "message_en", "raw_value"):
         out[name] = rendered[name].to_numpy(dtype=object)
-    for name in PROVENANCE:
+    for name in ROW_PROVENANCE:
         out[name] = (work[name].iloc[rows].to_numpy(dtype=object) if name in work.columns
                      else None)
     return out
@@ -288,7 +286,7 @@ def _mapping_issues(issues: pd.DataFrame, work: pd.DataFrame) -> pd.DataFrame:
     unknown = set(out["family"]) - set(CHECK_FAMILIES)
     if unknown:
         raise ValueError(f"mapping issues with unknown check families {sorted(unknown)}")
-    for name in PROVENANCE:
+    for name in ROW_PROVENANCE:
         if name not in out.columns or out[name].isna().all():
             out[name] = (work[name].iloc[rows].to_numpy(dtype=object) if name in work.columns
                          else None)

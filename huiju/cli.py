@@ -29,6 +29,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``huiju`` argument parser with every command group registered."""
     parser = argparse.ArgumentParser(
         prog="huiju", description="Huiju (汇聚): Gansu 互联网+监管 data aggregation")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``huiju`` command line; return its exit status."""
     from huiju import jsonlog
 
     jsonlog.configure()

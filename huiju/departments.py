@@ -32,10 +32,10 @@ Onboarding a department is writing such a file; no Python. Example (abridged)::
               fine_amount: {column: 罚款金额, unit: 元}
               area_code: {const: "620100"}
 
-``connection`` (per source) and ``extract`` (per feed) together are the connector's own
-configuration model (``connectors.sql.SqlSourceConfig``, ``connectors.files.FileSourceConfig``,
-``connectors.http.HttpSourceConfig``): the two mappings are merged and validated by that
-model, so this module never repeats a connector setting.
+``kind`` is a source kind of ``connectors.registry``. ``connection`` (per source) and
+``extract`` (per feed) together are that kind's own configuration model (e.g.
+``connectors.sql.SqlSourceConfig``): the two mappings are merged and validated by the model
+the registry names, so this module never repeats a connector setting nor lists the kinds.
 
 Errors name the file, the key path (``sources[0].feeds[1].mapping.fine_amount.unit``) and
 what is wrong; unknown keys are errors; inline credentials are refused without echoing them.
@@ -44,7 +44,6 @@ what is wrong; unknown keys are errors; inline credentials are refused without e
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -65,9 +64,13 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.registry import kind as connector_kind
+from connectors.registry import kinds as connector_kinds
 from schemas.catalog import dataset, datasets
 from schemas.code_tables import CodeTable, code_table
 from schemas.model import DataSetSpec, FieldSpec, FieldType
+from schemas.rules.convert import BOOLEAN_WORDS
+from schemas.rules.divisions import check_gansu_division
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -76,13 +79,6 @@ SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@
                     "@annually")
 # 兰州新区: a reporting unit of its own without a GB/T 2260 code (REFERENCE.md §5).
 LANZHOU_NEW_AREA = "620171"
-
-# The connector configuration model for each source kind, imported only when needed.
-CONNECTOR_MODELS = {
-    "sql": ("connectors.sql", "SqlSourceConfig"),
-    "files": ("connectors.files", "FileSourceConfig"),
-    "http": ("connectors.http", "HttpSourceConfig"),
-}
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@\s]*:[^/?#@\s]+@")
@@ -96,7 +92,7 @@ CREDENTIAL_KEYS = frozenset({
 
 
 @dataclass(frozen=True)
-class Problem:
+class ConfigProblem:
     """One thing wrong with one department file."""
 
     file: str
@@ -110,7 +106,7 @@ class Problem:
 class DepartmentConfigError(ValueError):
     """One or more department files are broken; ``problems`` says where and why."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[ConfigProblem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
@@ -134,11 +130,13 @@ class _Strict(BaseModel):
 
 
 class Names(_Strict):
+    """A name in Chinese and English."""
+
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
 
-class Thresholds(_Strict):
+class ThresholdConfig(_Strict):
     """When a batch has too much bad data the run fails visibly (what was quarantined stays).
 
     The ratio applies only once a batch has ``min_batch_size`` rows, so a batch of three rows
@@ -206,6 +204,7 @@ class FieldMapping(_Strict):
 
     @property
     def template_columns(self) -> tuple[str, ...]:
+        """Legacy columns named in the template's ``{placeholders}``."""
         if self.template is None:
             return ()
         return tuple(name for _, name, _, _ in Formatter().parse(self.template) if name)
@@ -273,6 +272,7 @@ class Feed(_Strict):
 
     @property
     def spec(self) -> DataSetSpec:
+        """The standard data set this feed fills."""
         return dataset(self.dataset)
 
     @property
@@ -283,11 +283,15 @@ class Feed(_Strict):
         return self._connector
 
 
-class Source(_Strict):
-    """One legacy system of the department."""
+class LegacySystem(_Strict):
+    """One legacy system of the department (an entry of ``sources``).
+
+    Not to be confused with a *connector* (``connectors.base.Source``): the system's
+    ``kind`` names the connector that reads it.
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["sql", "files", "http"]
+    kind: str = Field(description="a source kind of connectors.registry: sql | files | http")
     system: str = Field(min_length=1, description="the legacy system's name, e.g. 综合执法办案系统")
     pool_size: int = Field(default=1, ge=1, le=32,
                            description="concurrent tasks allowed against this system")
@@ -295,6 +299,14 @@ class Source(_Strict):
         default_factory=dict,
         description="source part of the connector config, e.g. url_secret (a secret NAME)")
     feeds: list[Feed] = Field(min_length=1)
+
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in connector_kinds("source"):
+            raise ValueError(f"unknown source kind {value!r}; use one of "
+                             f"{', '.join(connector_kinds('source'))}")
+        return value
 
 
 class Department(_Strict):
@@ -306,9 +318,9 @@ class Department(_Strict):
     schedule: str = Field(description="cron expression (5 fields) or a preset such as @daily")
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay_minutes: int = Field(default=5, ge=0, le=1440)
-    thresholds: dict[str, Thresholds] = Field(
+    thresholds: dict[str, ThresholdConfig] = Field(
         default_factory=dict, description="per data set name, or 'default' for every data set")
-    sources: list[Source] = Field(min_length=1)
+    sources: list[LegacySystem] = Field(min_length=1)
 
     _path: Path | None = PrivateAttr(default=None)
     _config_hash: str = PrivateAttr(default="")
@@ -339,6 +351,7 @@ class Department(_Strict):
 
     @property
     def path(self) -> Path | None:
+        """The file the department was loaded from."""
         return self._path
 
     @property
@@ -346,23 +359,27 @@ class Department(_Strict):
         """sha256 of the file's bytes: audit records which configuration loaded a batch."""
         return self._config_hash
 
-    def feeds(self) -> Iterator[tuple[Source, Feed]]:
+    def feeds(self) -> Iterator[tuple[LegacySystem, Feed]]:
+        """Every ``(source, feed)`` pair of the department, in file order."""
         for source in self.sources:
             for feed in source.feeds:
                 yield source, feed
 
     def datasets(self) -> list[str]:
+        """Names of the data sets the department feeds, sorted."""
         return sorted({feed.dataset for _, feed in self.feeds()})
 
-    def source(self, source_id: str) -> Source:
+    def source(self, source_id: str) -> LegacySystem:
+        """The source with id ``source_id`` (KeyError if none)."""
         for source in self.sources:
             if source.id == source_id:
                 return source
         raise KeyError(f"{self.code} has no source {source_id!r}")
 
-    def thresholds_for(self, dataset_name: str) -> Thresholds:
+    def thresholds_for(self, dataset_name: str) -> ThresholdConfig:
         """The data set's thresholds, else the department default, else no limits."""
-        return self.thresholds.get(dataset_name) or self.thresholds.get("default") or Thresholds()
+        return (self.thresholds.get(dataset_name) or self.thresholds.get("default")
+                or ThresholdConfig())
 
 
 def _is_gansu_division(code: str) -> bool:
@@ -370,10 +387,6 @@ def _is_gansu_division(code: str) -> bool:
         return True
     if not re.fullmatch(r"62\d{4}", code):
         return False
-    try:
-        from schemas.rules.divisions import check_gansu_division
-    except ImportError:  # rules package still being written: fall back to the national table
-        return code in code_table("行政区划代码").codes
     return int(check_gansu_division([code])[0]) == 0
 
 
@@ -406,7 +419,7 @@ def _inline_credentials(node: Any, loc: tuple[str | int, ...]) -> Iterator[tuple
 
 
 def _pydantic_problems(file: str, error: ValidationError,
-                       prefix: tuple[str | int, ...] = ()) -> list[Problem]:
+                       prefix: tuple[str | int, ...] = ()) -> list[ConfigProblem]:
     problems = []
     for item in error.errors(include_input=False, include_url=False):
         loc = tuple(part for part in item["loc"] if part not in ("function-after",))
@@ -417,7 +430,7 @@ def _pydantic_problems(file: str, error: ValidationError,
             message = "missing required key"
         else:
             message = item["msg"].removeprefix("Value error, ")
-        problems.append(Problem(file, key_path(prefix + loc), message))
+        problems.append(ConfigProblem(file, key_path(prefix + loc), message))
     return problems
 
 
@@ -425,25 +438,25 @@ def _code_table_of(spec: FieldSpec) -> CodeTable | None:
     return code_table(spec.code_table) if spec.code_table else None
 
 
-def _mapping_problems(file: str, department: Department) -> list[Problem]:
+def _mapping_problems(file: str, department: Department) -> list[ConfigProblem]:
     """Check every feed against the standard schema and the connector's config model."""
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
     known = {spec.name for spec in datasets()}
     for name in department.thresholds:
         if name != "default" and name not in known:
-            problems.append(Problem(file, f"thresholds.{name}",
+            problems.append(ConfigProblem(file, f"thresholds.{name}",
                                     f"unknown data set {name!r} (or use 'default')"))
     seen_sources: set[str] = set()
     for s_index, source in enumerate(department.sources):
         if source.id in seen_sources:
-            problems.append(Problem(file, f"sources[{s_index}].id",
+            problems.append(ConfigProblem(file, f"sources[{s_index}].id",
                                     f"source id {source.id!r} used twice"))
         seen_sources.add(source.id)
         for f_index, feed in enumerate(source.feeds):
             at = f"sources[{s_index}].feeds[{f_index}]"
             problems += _connector_problems(file, at, s_index, source, feed)
             if feed.dataset not in known:
-                problems.append(Problem(file, f"{at}.dataset",
+                problems.append(ConfigProblem(file, f"{at}.dataset",
                                         f"unknown data set {feed.dataset!r}; known: "
                                         f"{', '.join(sorted(known))}"))
                 continue
@@ -451,18 +464,18 @@ def _mapping_problems(file: str, department: Department) -> list[Problem]:
     return problems
 
 
-def _feed_problems(file: str, at: str, feed: Feed, spec: DataSetSpec) -> list[Problem]:
-    problems: list[Problem] = []
+def _feed_problems(file: str, at: str, feed: Feed, spec: DataSetSpec) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
     fields = {f.name: f for f in spec.fields}
     for name in feed.mapping:
         if name not in fields:
             hint = (" (exchange columns are set by record_id/operation and the run)"
                     if name in ("record_id", "batch_id", "operation") else "")
-            problems.append(Problem(file, f"{at}.mapping.{name}",
+            problems.append(ConfigProblem(file, f"{at}.mapping.{name}",
                                     f"{spec.name} has no field {name!r}{hint}"))
     for field in spec.fields:
         if field.required and field.name not in feed.mapping:
-            problems.append(Problem(
+            problems.append(ConfigProblem(
                 file, f"{at}.mapping",
                 f"required field {field.name} ({field.zh}) of {spec.name} is not mapped"))
     for name, rule in feed.mapping.items():
@@ -471,24 +484,25 @@ def _feed_problems(file: str, at: str, feed: Feed, spec: DataSetSpec) -> list[Pr
     return problems
 
 
-def _field_problems(file: str, at: str, rule: FieldMapping, field: FieldSpec) -> list[Problem]:
-    problems: list[Problem] = []
+def _field_problems(file: str, at: str, rule: FieldMapping,
+                    field: FieldSpec) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
     table = _code_table_of(field)
     kind = field.type
     if rule.unit is not None and kind is not FieldType.DECIMAL:
-        problems.append(Problem(file, f"{at}.unit", f"unit only fits decimal fields; "
+        problems.append(ConfigProblem(file, f"{at}.unit", f"unit only fits decimal fields; "
                                                     f"{field.name} is {kind}"))
     if rule.date_format is not None and kind not in (FieldType.DATE, FieldType.DATETIME):
-        problems.append(Problem(file, f"{at}.date_format",
+        problems.append(ConfigProblem(file, f"{at}.date_format",
                                 f"date_format only fits date fields; {field.name} is {kind}"))
     if rule.split not in (None, False) and kind is not FieldType.LIST:
-        problems.append(Problem(file, f"{at}.split",
+        problems.append(ConfigProblem(file, f"{at}.split",
                                 f"split only fits list fields; {field.name} is {kind}"))
     if rule.labels and table is None:
-        problems.append(Problem(file, f"{at}.labels",
+        problems.append(ConfigProblem(file, f"{at}.labels",
                                 f"{field.name} has no code table to take labels from"))
     if rule.id15to18 and kind not in (FieldType.STRING, FieldType.CODE):
-        problems.append(Problem(file, f"{at}.id15to18",
+        problems.append(ConfigProblem(file, f"{at}.id15to18",
                                 f"id15to18 only fits identifier fields; {field.name} is {kind}"))
     targets = dict(rule.values or {})
     if rule.default is not None:
@@ -500,14 +514,8 @@ def _field_problems(file: str, at: str, rule: FieldMapping, field: FieldSpec) ->
                else f"{at}.{legacy.strip('()')}")
         message = _target_problem(field, table, target)
         if message:
-            problems.append(Problem(file, key, message))
+            problems.append(ConfigProblem(file, key, message))
     return problems
-
-
-def _boolean_words() -> frozenset[str]:
-    from huiju.mapping import FALSE_WORDS, TRUE_WORDS  # the words the mapping understands
-
-    return frozenset(TRUE_WORDS + FALSE_WORDS)
 
 
 def _target_problem(field: FieldSpec, table: CodeTable | None, target: str) -> str | None:
@@ -518,20 +526,15 @@ def _target_problem(field: FieldSpec, table: CodeTable | None, target: str) -> s
         if unknown:
             return (f"{', '.join(repr(c) for c in unknown)} is not a code of {table.name} "
                     f"(field {field.name})")
-    elif field.type is FieldType.BOOLEAN and target.strip().lower() not in _boolean_words():
+    elif field.type is FieldType.BOOLEAN and target.strip().lower() not in BOOLEAN_WORDS:
         return f"{target!r} is not a boolean (是/否, 1/0, Y/N, true/false)"
     return None
 
 
-def _connector_model(kind: str) -> type[BaseModel]:
-    module, name = CONNECTOR_MODELS[kind]
-    return getattr(importlib.import_module(module), name)
-
-
-def _connector_problems(file: str, at: str, s_index: int, source: Source,
-                        feed: Feed) -> list[Problem]:
+def _connector_problems(file: str, at: str, s_index: int, source: LegacySystem,
+                        feed: Feed) -> list[ConfigProblem]:
     """Validate connection + extract with the connector's own model; name the key's origin."""
-    model = _connector_model(source.kind)
+    model = connector_kind(source.kind).config_model()
     merged = {**source.connection, **feed.extract}
     try:
         feed._connector = model.model_validate(merged)
@@ -547,7 +550,7 @@ def _connector_problems(file: str, at: str, s_index: int, source: Source,
             else:  # a missing key: it may go in either place
                 where = f"{at}.extract"
                 message += f" (in {at}.extract or sources[{s_index}].connection)"
-            problems.append(Problem(file, f"{where}.{problem.key}", message))
+            problems.append(ConfigProblem(file, f"{where}.{problem.key}", message))
         return problems
     return []
 
@@ -571,14 +574,16 @@ def load_department(path: str | os.PathLike) -> Department:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise DepartmentConfigError([Problem(file, "", f"cannot read: {error.strerror}")]) from None
+        raise DepartmentConfigError(
+            [ConfigProblem(file, "", f"cannot read: {error.strerror}")]) from None
     try:
         raw = yaml.load(data.decode("utf-8"), Loader=_YAML_LOADER)  # C-accelerated SafeLoader
     except (UnicodeDecodeError, yaml.YAMLError) as error:
-        raise DepartmentConfigError([Problem(file, "", f"not valid UTF-8 YAML: {error}")]) from None
+        raise DepartmentConfigError(
+            [ConfigProblem(file, "", f"not valid UTF-8 YAML: {error}")]) from None
     if not isinstance(raw, dict):
-        raise DepartmentConfigError([Problem(file, "", "expected a mapping of keys")])
-    problems = [Problem(file, key_path(loc), message)
+        raise DepartmentConfigError([ConfigProblem(file, "", "expected a mapping of keys")])
+    problems = [ConfigProblem(file, key_path(loc), message)
                 for loc, message in _inline_credentials(raw, ())]
     if problems:  # refuse before anything else could echo a secret
         raise DepartmentConfigError(problems)
@@ -597,11 +602,14 @@ def load_department(path: str | os.PathLike) -> Department:
 
 @dataclass
 class CheckResult:
+    """The departments that loaded and the problems of those that did not."""
+
     departments: list[Department]
-    problems: list[Problem]
+    problems: list[ConfigProblem]
 
     @cached_property
     def ok(self) -> bool:
+        """Whether every file loaded."""
         return not self.problems
 
 
@@ -609,12 +617,12 @@ def check_departments(directory: str | os.PathLike | None = None) -> CheckResult
     """Validate every ``*.yaml`` file in the folder; collect problems instead of stopping."""
     folder = departments_dir(directory)
     if not folder.is_dir():
-        return CheckResult([], [Problem(str(folder), "", "no such departments folder")])
+        return CheckResult([], [ConfigProblem(str(folder), "", "no such departments folder")])
     found: list[Department] = []
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     if not files:
-        problems.append(Problem(str(folder), "", "no department files (*.yaml)"))
+        problems.append(ConfigProblem(str(folder), "", "no department files (*.yaml)"))
     codes: dict[str, Path] = {}
     for path in files:
         try:
@@ -623,7 +631,7 @@ def check_departments(directory: str | os.PathLike | None = None) -> CheckResult
             problems += error.problems
             continue
         if department.code in codes:
-            problems.append(Problem(str(path), "code", f"department code {department.code} "
+            problems.append(ConfigProblem(str(path), "code", f"department code {department.code} "
                                                        f"is also used by {codes[department.code]}"))
             continue
         codes[department.code] = path

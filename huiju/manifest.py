@@ -44,6 +44,7 @@ def slug(text: str) -> str:
 
 
 def dag_id_for(code: str) -> str:
+    """The DAG id of a department code (``GS-SCJG`` → ``huiju_gs_scjg``)."""
     return f"huiju_{slug(code)}"
 
 
@@ -112,34 +113,6 @@ def _literal(value: Any, level: int, width: int = 96) -> str:
     return "[\n" + "\n".join(items) + f"\n{pad}]"
 
 
-def synthetic_entries(count: int, datasets_per_department: int = 4) -> list[dict[str, Any]]:
-    """``count`` made-up departments shaped like real ones (tests and the parse benchmark)."""
-    names = ("penalty", "inspection", "license", "enterprise", "coercion", "site",
-             "special_equipment", "drug", "food", "officer")
-    entries = []
-    for number in range(count):
-        code = f"GS-T{number:03d}"
-        sources = ["case_db", "drop", "api"]
-        pools = [{"name": pool_name(code, s), "slots": 2, "description": f"{code} {s}"}
-                 for s in sources]
-        chosen = [names[(number + k) % len(names)] for k in range(datasets_per_department)]
-        datasets = [{"name": name, "feeds": [
-            {"source_id": sources[k % 3], "pool": pool_name(code, sources[k % 3])},
-            *([{"source_id": "drop", "pool": pool_name(code, "drop")}] if k == 0 else []),
-        ]} for k, name in enumerate(chosen)]
-        entries.append({
-            "code": code, "dag_id": dag_id_for(code), "name": f"测试部门{number}",
-            "name_en": f"Test department {number}", "division_code": "620000",
-            "schedule": "0 2 * * *", "timezone": DEFAULT_TIMEZONE,
-            "start_date": DEFAULT_START_DATE, "catchup": False, "owner": code,
-            "tags": ["huiju", code, "division:620000"], "retries": 2,
-            "retry_delay_seconds": 300, "retry_exponential_backoff": DEFAULT_BACKOFF,
-            "max_retry_delay_seconds": DEFAULT_MAX_RETRY_DELAY_SECONDS, "pools": pools,
-            "datasets": sorted(datasets, key=lambda d: d["name"]),
-        })
-    return entries
-
-
 def render_departments(directory: str | Path | None = None) -> str:
     """Load and validate every department file, and render the manifest."""
     from huiju.departments import load_departments
@@ -162,3 +135,14 @@ def pools(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every pool the manifest's DAGs use (name, slots, description), in name order."""
     found = {pool["name"]: pool for entry in entries for pool in entry["pools"]}
     return [found[name] for name in sorted(found)]
+
+
+def apply_pools(wanted: list[dict]) -> None:
+    """Create or update each pool in the metadata DB of the current AIRFLOW_HOME."""
+    from airflow.models.pool import Pool
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for pool in wanted:
+            Pool.create_or_update_pool(pool["name"], int(pool["slots"]), pool["description"],
+                                       include_deferred=False, session=session)

@@ -4,7 +4,8 @@
 values as read) into the standard in-memory frame: one column per standard field with the
 standard dtypes, the exchange columns (record_id, batch_id, operation), and the provenance
 columns ``_source_ref``, ``_source_hash`` (sha256 of the raw row's canonical JSON) and
-``record`` (that JSON, for the raw layer and the quarantine).
+``record`` (that JSON, for the raw layer and the quarantine) — the stage contract of
+``schemas.frames``.
 
 Value problems found on the way (a date that does not parse, a legacy code the value map does
 not know, an amount that is not a number, a row the connector could not read) become
@@ -20,7 +21,6 @@ row's JSON (hashlib has no vectorised form).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import unicodedata
@@ -33,10 +33,27 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from huiju.canonical import canonical_records, error_records, legacy_text, record_hashes
 from schemas.catalog import exchange_fields
 from schemas.code_tables import code_table
+from schemas.frames import (
+    ISSUE_COLUMNS,
+    RAW_COLUMNS,
+    RECORD,
+    ROW_ERROR_RULE,
+    SOURCE_HASH,
+    SOURCE_REF,
+    rule_id,
+)
 from schemas.model import LIST_SEPARATOR, DataSetSpec, FieldSpec, FieldType
 from schemas.rules.amounts import to_yuan
+from schemas.rules.convert import (
+    UTC_MICROS,
+    to_boolean,
+    to_datetime,
+    to_decimal,
+    to_integer,
+)
 from schemas.rules.dates import parse_dates
 from schemas.rules.id_card import id15_to_18
 from schemas.rules.text import normalise_code
@@ -56,14 +73,6 @@ IDENTIFIER_RULES = frozenset({"uscc", "id_card", "uscc_or_id_card", "org_code",
 # separators of legacy lists: 、，,;； and any space (ideographic and no-break included); the
 # characters are listed, not \\s, because the RE2 \\s of Arrow is ASCII-only
 DEFAULT_SPLIT = "[、，,;；\t\n\r \u3000\u00a0]+"
-TRUE_WORDS = ("是", "1", "y", "yes", "true", "t")
-FALSE_WORDS = ("否", "0", "n", "no", "false", "f")
-# Legacy timestamps without a zone are Beijing time.
-LEGACY_TZ = "Asia/Shanghai"
-UTC_MICROS = pd.DatetimeTZDtype("us", "UTC")
-PROVENANCE = ("_source_ref", "_source_hash", "record")
-ISSUE_COLUMNS = ("row", "field", "rule_id", "family", "message_zh", "message_en", "raw_value")
-ROW_ERROR_RULE = "01-PARSE-row"
 
 
 class MappingError(ValueError):
@@ -112,37 +121,6 @@ def is_code_like(field: FieldSpec) -> bool:
 # --------------------------------------------------------------------------- raw values
 
 
-def _as_text(column: pa.ChunkedArray | pa.Array) -> pd.Series:
-    """A legacy column as text, exactly (decimals keep their digits, dates are ISO)."""
-    kind = column.type
-    if pa.types.is_dictionary(kind):
-        column = column.cast(kind.value_type)
-        kind = column.type
-    if pa.types.is_floating(kind):
-        values = column.to_pandas()
-        integral = values.notna() & np.isfinite(values) & (values == np.floor(values.fillna(0)))
-        text = values.astype("str")
-        small = integral & (values.abs() < 2**53)
-        text[small] = values[small].astype("int64").astype("str")
-        return text.mask(values.isna())
-    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
-        # undeclared bytes: legacy Chinese systems write GB18030 when not UTF-8
-        return pd.Series([None if v is None else _decode(v) for v in column.to_pylist()],
-                         dtype="str")
-    if pa.types.is_null(kind):
-        return _repeat(None, len(column))
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        column = pc.cast(column, pa.large_string())
-    return column.to_pandas().astype("str")
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="replace")
-
-
 def _repeat(value: str | None, n: int) -> pd.Series:
     """A ``str`` column of ``n`` copies of ``value`` (built in Arrow: no Python list)."""
     if value is None:
@@ -158,70 +136,6 @@ def _blank_to_missing(text: pd.Series) -> pd.Series:
     return text.mask(text.str.strip() == "")
 
 
-_JSON_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _json_strings(text: pa.Array) -> pa.Array:
-    """Each value as a JSON string literal, as ``json.dumps(ensure_ascii=False)`` writes it."""
-    if pc.any(pc.match_substring_regex(text, r'[\\"\x00-\x1f]')).as_py():
-        text = _json_escape(text)
-    quote = pa.scalar('"', pa.large_string())
-    return pc.binary_join_element_wise(quote, text, quote, pa.scalar("", pa.large_string()))
-
-
-def _json_escape(text: pa.Array) -> pa.Array:
-    text = pc.replace_substring(text, "\\", "\\\\")
-    text = pc.replace_substring(text, '"', '\\"')
-    controls = pc.fill_null(pc.match_substring_regex(text, r"[\x00-\x1f]"), False)
-    if pc.any(controls).as_py():  # rare: escape only the control characters actually present
-        found = set("".join(pc.filter(text, controls).to_pylist()))
-        for char in sorted(c for c in found if ord(c) < 0x20):
-            text = pc.replace_substring(text, char, _JSON_ESCAPES.get(char, f"\\u{ord(char):04x}"))
-    return text
-
-
-def _json_values(column: pa.ChunkedArray, text: pd.Series) -> pa.Array:
-    """One column's values as JSON fragments: numbers and booleans bare, the rest as text."""
-    kind = column.type
-    array = pa.array(text, type=pa.large_string())
-    if pa.types.is_floating(kind):
-        array = pc.if_else(pc.is_finite(column), array, pa.scalar(None, pa.large_string()))
-    elif not (pa.types.is_integer(kind) or pa.types.is_boolean(kind)):
-        array = _json_strings(array)
-    return pc.fill_null(array, pa.scalar("null", pa.large_string()))
-
-
-def _records(table: pa.Table, texts: dict[str, pd.Series]) -> pa.Array:
-    """The canonical JSON of each legacy row: keys sorted, no spaces, UTF-8 kept."""
-    n = table.num_rows
-    if table.num_columns == 0 or n == 0:
-        return pa.array(["{}"] * n, type=pa.large_string())
-    pieces: list[pa.Array | pa.Scalar] = []
-    for position, name in enumerate(sorted(table.column_names)):
-        key = ("{" if position == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
-        pieces += [pa.scalar(key, pa.large_string()), _json_values(table.column(name), texts[name])]
-    pieces.append(pa.scalar("}", pa.large_string()))
-    # one join of all the pieces; pairwise concatenation would copy each row once per column
-    joined = pc.binary_join_element_wise(*pieces, pa.scalar("", pa.large_string()))
-    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
-
-
-def _hashes(records: pa.Array) -> pa.Array:
-    """sha256 hex of each record's UTF-8 bytes, read straight from the Arrow buffers.
-
-    hashlib has no vectorised form: this comprehension is the mapping's one per-row step.
-    """
-    records = records.cast(pa.large_string())
-    offsets = np.frombuffer(records.buffers()[1], dtype=np.int64)[
-        records.offset:records.offset + len(records) + 1]
-    data = memoryview(records.buffers()[2] or b"")
-    sha256 = hashlib.sha256
-    return pa.array([sha256(data[start:stop]).hexdigest()
-                     for start, stop in zip(offsets[:-1].tolist(), offsets[1:].tolist(),
-                                            strict=True)],
-                    type=pa.large_string())
-
-
 # --------------------------------------------------------------------------- issues
 
 
@@ -235,12 +149,13 @@ class _Issues:
         rows = np.flatnonzero(mask)
         if len(rows) == 0:
             return
-        rule_id = ROW_ERROR_RULE if field is None and kind == "PARSE" else \
-            f"{family}-{kind}-{self.dataset}.{field}"
+        rule = ROW_ERROR_RULE if field is None and kind == "PARSE" else \
+            rule_id(family, kind, self.dataset, (field,))
         self.parts.append(pd.DataFrame({
             "row": rows.astype(np.int64),
+            "rule_id": rule, "family": family,
             "field": pd.Series([field] * len(rows), dtype="str"),
-            "rule_id": rule_id, "family": family, "message_zh": zh, "message_en": en,
+            "message_zh": zh, "message_en": en,
             "raw_value": raw.iloc[rows].reset_index(drop=True).astype("str"),
         }))
 
@@ -351,24 +266,6 @@ def _to_list(values: pd.Series, rule: FieldMapping, field: FieldSpec) -> tuple[
     return pd.Series(joined.to_pandas(), dtype="str"), unmapped_rows
 
 
-def _to_decimal(text: pd.Series, field: FieldSpec) -> tuple[pd.Series, np.ndarray]:
-    """Exact decimals for non-amount fields (coordinates, capital in a stated unit …)."""
-    dtype = pa.decimal128(field.precision, field.scale)
-    clean = text.str.normalize("NFKC").str.strip().str.replace(",", "", regex=False)
-    whole = field.precision - field.scale
-    ok = clean.str.fullmatch(rf"[+-]?\d{{1,{whole}}}(?:\.\d{{1,18}})?").to_numpy(
-        dtype=bool, na_value=False)
-    present = clean.notna().to_numpy(dtype=bool)
-    out = pa.nulls(len(text), dtype)
-    if ok.any():
-        wide = pc.cast(pa.array(clean[ok].to_numpy(dtype=object)), pa.decimal128(38, 18))
-        rounded = pc.round(wide, ndigits=field.scale, round_mode="half_to_even")
-        narrowed = pc.cast(rounded, dtype)
-        indices = np.flatnonzero(ok)
-        out = pc.replace_with_mask(out, pa.array(ok), narrowed) if len(indices) else out
-    return pd.Series(pd.array(out, dtype=pd.ArrowDtype(dtype))), present & ~ok
-
-
 def _to_amount(text: pd.Series, rule: FieldMapping, field: FieldSpec) -> tuple[
         pd.Series, np.ndarray]:
     unit = rule.unit or field.unit or "元"
@@ -379,39 +276,6 @@ def _to_amount(text: pd.Series, rule: FieldMapping, field: FieldSpec) -> tuple[
     return values.reset_index(drop=True), np.asarray(bad, dtype=bool)
 
 
-def _to_integer(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    clean = text.str.normalize("NFKC").str.strip().str.replace(",", "", regex=False)
-    ok = clean.str.fullmatch(r"[+-]?\d{1,18}(?:\.0*)?").to_numpy(dtype=bool, na_value=False)
-    numbers = pd.to_numeric(clean.str.replace(r"\.0*$", "", regex=True).where(ok),
-                            errors="coerce").astype("Int64")
-    return numbers, clean.notna().to_numpy(dtype=bool) & ~ok
-
-
-def _to_boolean(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    key = text.str.normalize("NFKC").str.strip().str.lower()
-    mapping = dict.fromkeys(TRUE_WORDS, True) | dict.fromkeys(FALSE_WORDS, False)
-    values = key.map(mapping).astype("boolean")
-    return values, (key.notna() & values.isna()).to_numpy(dtype=bool)
-
-
-def _to_datetime(text: pd.Series, column: pa.ChunkedArray | None) -> tuple[
-        pd.Series, np.ndarray]:
-    if column is not None and pa.types.is_timestamp(column.type):
-        values = column.to_pandas()
-        if values.dt.tz is None:
-            values = values.dt.tz_localize(LEGACY_TZ)
-        return values.dt.tz_convert("UTC").astype(UTC_MICROS), np.zeros(len(values), dtype=bool)
-    clean = text.str.normalize("NFKC").str.strip()
-    parsed = pd.to_datetime(clean, format="ISO8601", errors="coerce")
-    if parsed.dt.tz is None:
-        parsed = parsed.dt.tz_localize(LEGACY_TZ)
-    dates, _ = parse_dates(clean[parsed.isna()])
-    values = parsed.dt.tz_convert("UTC").astype(UTC_MICROS)
-    if len(dates):
-        values[parsed.isna()] = dates.dt.tz_localize(LEGACY_TZ).dt.tz_convert("UTC")
-    return values, (clean.notna() & values.isna()).to_numpy(dtype=bool)
-
-
 def _typed(table: pa.Table, rule: FieldMapping) -> pa.ChunkedArray | None:
     """The legacy column as the connector typed it (SQL dates, timestamps), if there is one."""
     if rule.column is None or rule.column not in table.column_names or rule.values:
@@ -419,18 +283,18 @@ def _typed(table: pa.Table, rule: FieldMapping) -> pa.ChunkedArray | None:
     return table.column(rule.column)
 
 
-Problem = tuple[np.ndarray, str, str, str, str]  # (mask, kind, family, message zh, en)
+ValueProblem = tuple[np.ndarray, str, str, str, str]  # (mask, kind, family, message zh, en)
 
 
 def _convert(field: FieldSpec, rule: FieldMapping, values: pd.Series) -> tuple[
-        pd.Series, list[Problem]]:
+        pd.Series, list[ValueProblem]]:
     """Standard values of ``field`` from legacy text, and the problems found (one mask each).
 
     A pure function of each value, so the caller runs it once per distinct value.
     """
     kind = field.type
     label = f"{field.zh}（{field.name}）"
-    problems: list[Problem] = []
+    problems: list[ValueProblem] = []
     if kind is FieldType.LIST:
         joined, unmapped = _to_list(values, rule, field)
         problems.append((unmapped, "VALUEMAP", "01",
@@ -450,7 +314,7 @@ def _convert(field: FieldSpec, rule: FieldMapping, values: pd.Series) -> tuple[
         problems.append((np.asarray(bad, dtype=bool), "DATE", "10", f"{label}无法识别为日期",
                          f"{field.name} is not a recognisable date"))
     elif kind is FieldType.DATETIME:
-        converted, bad = _to_datetime(translated, None)
+        converted, bad = to_datetime(translated, None)
         problems.append((bad, "DATETIME", "10", f"{label}无法识别为日期时间",
                          f"{field.name} is not a recognisable timestamp"))
     elif kind is FieldType.DECIMAL and (rule.unit is not None or field.unit == "元"):
@@ -458,15 +322,15 @@ def _convert(field: FieldSpec, rule: FieldMapping, values: pd.Series) -> tuple[
         problems.append((bad, "AMOUNT", "01", f"{label}不是有效金额",
                          f"{field.name} is not a valid amount"))
     elif kind is FieldType.DECIMAL:
-        converted, bad = _to_decimal(translated, field)
+        converted, bad = to_decimal(translated, field.precision, field.scale)
         problems.append((bad, "DECIMAL", "01", f"{label}不是有效数值",
                          f"{field.name} is not a valid number"))
     elif kind is FieldType.INTEGER:
-        converted, bad = _to_integer(translated)
+        converted, bad = to_integer(translated)
         problems.append((bad, "INTEGER", "01", f"{label}不是整数",
                          f"{field.name} is not an integer"))
     elif kind is FieldType.BOOLEAN:
-        converted, bad = _to_boolean(translated)
+        converted, bad = to_boolean(translated)
         problems.append((bad, "BOOLEAN", "01", f"{label}应为是/否",
                          f"{field.name} is not a yes/no value (是/否)"))
     elif is_code_like(field) or rule.id15to18:  # an ID number is an identifier wherever it is
@@ -488,7 +352,7 @@ def _map_field(field: FieldSpec, rule: FieldMapping, texts: dict[str, pd.Series]
         if field.type is FieldType.DATE:
             return parse_dates(typed.to_pandas())[0].reset_index(drop=True)
         if field.type is FieldType.DATETIME:
-            return _to_datetime(raw, typed)[0].reset_index(drop=True)
+            return to_datetime(raw, typed)[0].reset_index(drop=True)
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     distinct = pd.Series(uniques, dtype="str").reset_index(drop=True)
     converted, problems = _convert(field, rule, distinct)
@@ -593,13 +457,6 @@ def _pad(table: pa.Table, n: int) -> pa.Table:
         for name in table.column_names})
 
 
-def _error_rows(batch: Batch) -> tuple[list[str], list[str]]:
-    refs = [error.ref for error in batch.errors]
-    records = [json.dumps({"_error": e.message, "_raw": e.raw}, ensure_ascii=False,
-                          sort_keys=True, separators=(",", ":")) for e in batch.errors]
-    return refs, records
-
-
 def map_batch(batch: Batch, feed: Feed, spec: DataSetSpec, department: Department,
               batch_id: str) -> Mapped:
     """Map one legacy batch to the standard frame of ``spec`` as ``feed`` declares.
@@ -612,13 +469,13 @@ def map_batch(batch: Batch, feed: Feed, spec: DataSetSpec, department: Departmen
     table = batch.table
     absent = _check_columns(feed, spec, table)
     n_read = table.num_rows
-    error_refs, error_records = _error_rows(batch)
+    error_refs = [error.ref for error in batch.errors]
     n = n_read + len(error_refs)
     issues = _Issues(spec.name)
 
-    texts = {name: _as_text(table.column(name)) for name in table.column_names}
-    records = pa.concat_arrays([_records(table, texts),
-                                pa.array(error_records, type=pa.large_string())])
+    texts = {name: legacy_text(table.column(name)) for name in table.column_names}
+    records = pa.concat_arrays([canonical_records(table, texts),
+                                pa.array(error_records(batch.errors), type=pa.large_string())])
     if n_read < n:  # connector row errors: the mapped columns see them as missing values
         texts = {name: pd.concat([text, _repeat(None, n - n_read)], ignore_index=True)
                  for name, text in texts.items()}
@@ -644,11 +501,11 @@ def map_batch(batch: Batch, feed: Feed, spec: DataSetSpec, department: Departmen
     frame["operation"] = _operation(feed, texts, n, issues)
     for field in exchange_fields():
         frame[field.name] = frame[field.name].astype("str")
-    frame["_source_ref"] = _strings([*batch.refs, *error_refs])
-    frame["record"] = pd.Series(records, dtype="str")
-    frame["_source_hash"] = pd.Series(_hashes(records), dtype="str")
+    frame[SOURCE_REF] = _strings([*batch.refs, *error_refs])
+    frame[RECORD] = pd.Series(records, dtype="str")
+    frame[SOURCE_HASH] = pd.Series(record_hashes(records), dtype="str")
     frame = frame[[f.name for f in spec.fields] + [f.name for f in exchange_fields()]
-                  + list(PROVENANCE)]
+                  + list(RAW_COLUMNS)]
 
     if error_refs:
         rows = np.zeros(n, dtype=bool)

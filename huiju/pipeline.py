@@ -24,23 +24,22 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.base import Source as Connector
+from connectors.registry import kind as connector_kind
 
 # expectations.validate imports Great Expectations, which must come before Airflow
-from expectations.validate import ThresholdBreached, Thresholds
-from expectations.validate import validate as validate_frame
+from expectations.validate import ThresholdBreached, Thresholds, validate_frame
 from huiju import jsonlog
-from huiju.departments import Department, Feed, Source, load_departments
+from huiju.departments import Department, Feed, LegacySystem, load_departments
 from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
 from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
+from schemas.frames import LOAD_QUARANTINE_COLUMNS, RAW_COLUMNS, RECORD, SOURCE_REF
 from warehouse.engine import create_warehouse_engine
-from warehouse.load import QUARANTINE_COLUMNS, LoadRequest, load_batch
+from warehouse.load import LoadRequest, load_batch
 from warehouse.state import batch_counts, next_batch_id, read_cursor
 
 _log = logging.getLogger(__name__)
-
-RAW_COLUMNS = ("_source_ref", "_source_hash", "record")
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,7 @@ class FeedKey:
     dataset: str
 
     def as_dict(self) -> dict[str, str]:
+        """The key as the JSON dict tasks pass along."""
         return {"department": self.department, "source": self.source, "dataset": self.dataset}
 
 
@@ -59,6 +59,7 @@ class FeedKey:
 
 
 def find_department(code: str, settings: Settings | None = None) -> Department:
+    """The department with ``code`` in the settings' departments folder (KeyError if none)."""
     settings = settings or load_settings()
     for department in load_departments(settings.departments_dir):
         if department.code == code:
@@ -66,7 +67,8 @@ def find_department(code: str, settings: Settings | None = None) -> Department:
     raise KeyError(f"no department {code!r} in {settings.departments_dir}")
 
 
-def find_feed(department: Department, source_id: str, dataset: str) -> tuple[Source, Feed]:
+def find_feed(department: Department, source_id: str, dataset: str) -> tuple[LegacySystem, Feed]:
+    """The department's source ``source_id`` and its feed of ``dataset`` (KeyError if none)."""
     source = department.source(source_id)
     for feed in source.feeds:
         if feed.dataset == dataset:
@@ -86,33 +88,23 @@ def feeds_of(department: Department, datasets: list[str] | None = None) -> list[
     return keys
 
 
-def open_connector(department: Department, source: Source, feed: Feed,
+def open_connector(department: Department, source: LegacySystem, feed: Feed,
                    settings: Settings) -> Connector:
-    """The connector for ``feed``; a files source archives under the settings' archive dir."""
+    """The connector for ``feed``, as its kind in ``connectors.registry`` builds it.
+
+    A kind's archive folder defaults to ``<archive dir>/<department>/<source>``; its path
+    fields, when relative, are relative to HUIJU_HOME, not to the process's directory.
+    """
+    kind = connector_kind(source.kind)
     config = feed.connector_config
-    if source.kind == "sql":
-        from connectors.sql import SqlSource
-
-        return SqlSource(config)
-    if source.kind == "files":
-        from connectors.files import FileSource
-
-        if config.archive_dir is None:
-            archive = settings.archive_dir / department.code / source.id
-            config = config.model_copy(update={"archive_dir": str(archive)})
-        elif not Path(config.archive_dir).is_absolute():
-            # like the drop folder: relative to HUIJU_HOME, not to the process's directory
-            config = config.model_copy(
-                update={"archive_dir": str(settings.home / config.archive_dir)})
-        directory = Path(config.directory)
-        if not directory.is_absolute():
-            config = config.model_copy(update={"directory": str(settings.home / directory)})
-        return FileSource(config)
-    if source.kind == "http":
-        from connectors.http import HttpSource
-
-        return HttpSource(config)
-    raise ValueError(f"unknown source kind {source.kind!r}")
+    updates: dict[str, str] = {}
+    if kind.archive and getattr(config, kind.archive) is None:
+        updates[kind.archive] = str(settings.archive_dir / department.code / source.id)
+    for name in kind.paths:
+        value = updates.get(name, getattr(config, name))
+        if value is not None and not Path(value).is_absolute():
+            updates[name] = str(settings.home / value)
+    return kind.open(config.model_copy(update=updates) if updates else config)
 
 
 @cache
@@ -183,7 +175,8 @@ def _read_standard(path: str, dataset: str) -> pd.DataFrame:
 
 @jsonlog.task
 def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
-            interval_start: str | None = None, interval_end: str | None = None) -> dict:
+            interval_start: str | None = None, interval_end: str | None = None,
+            settings: Settings | None = None) -> dict:
     """Read the feed's new rows from its source, map them to the standard frame, stage them.
 
     Resumes after the cursor committed with the feed's last loaded batch. Rows the source
@@ -192,8 +185,9 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     column to that period — a backfill of exactly that range, leaving the cursor as it was.
     File and API feeds have no period to select by (a drop folder holds what was sent): in a
     period run they extract what is new since their cursor, as a scheduled run would.
+    ``settings`` default to the environment's (``huiju.settings``), as in an Airflow task.
     """
-    settings = load_settings()
+    settings = settings or load_settings()
     department = find_department(department_code, settings)
     source, feed = find_feed(department, source_id, dataset)
     key = FeedKey(department.code, source.id, dataset)
@@ -229,23 +223,22 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             "extracted_at": datetime.now(UTC).isoformat()}
 
 
-def _has_period(source: Source, feed: Feed) -> bool:
-    """Whether the feed's rows can be selected by period (a SQL table with a cursor column)."""
-    if source.kind == "sql" and feed.connector_config.cursor_column:
+def _has_period(source: LegacySystem, feed: Feed) -> bool:
+    """Whether the feed's rows can be selected by period (its kind has periods and a cursor)."""
+    if connector_kind(source.kind).can_select_period(feed.connector_config):
         return True
     _log.info("%s/%s: no cursor column to select a period by; extracting what is new",
               source.id, feed.dataset)
     return False
 
 
-def _windowed(source: Source, feed: Feed, start: str | None, end: str | None) -> Connector:
-    """A SQL connector reading only rows whose cursor column lies in [start, end)."""
-    if source.kind != "sql" or not feed.connector_config.cursor_column:
+def _windowed(source: LegacySystem, feed: Feed, start: str | None, end: str | None) -> Connector:
+    """A connector reading only rows whose cursor column lies in [start, end)."""
+    kind = connector_kind(source.kind)
+    if not kind.can_select_period(feed.connector_config):
         raise ValueError(f"{source.id}/{feed.dataset}: a period can only be extracted from a "
-                         "SQL feed with a cursor column")
-    from connectors.sql import SqlSource
-
-    return SqlSource(feed.connector_config.model_copy(update={"window": (start, end)}))
+                         "feed whose kind selects periods (sql) with a cursor column")
+    return kind.open(kind.with_period(feed.connector_config, start, end))
 
 
 def _empty_frame(dataset: str) -> pd.DataFrame:
@@ -257,9 +250,9 @@ def _empty_frame(dataset: str) -> pd.DataFrame:
 
 
 @jsonlog.task
-def validate(extracted: dict) -> dict:
+def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     """Run the data set's suite on the staged frame; stage passed, quarantined, superseded."""
-    settings = load_settings()
+    settings = settings or load_settings()
     department = find_department(extracted["department"], settings)
     name = extracted["dataset"]
     frame = _read_standard(extracted["frame"], name)
@@ -269,7 +262,7 @@ def validate(extracted: dict) -> dict:
     stage = Path(extracted["frame"]).parent
     quarantine = outcome.quarantine.copy()
     rows = quarantine["row"].to_numpy(dtype="int64")
-    quarantine["record"] = frame["record"].to_numpy()[rows] if len(rows) else []
+    quarantine[RECORD] = frame[RECORD].to_numpy()[rows] if len(rows) else []
     quarantine["record_id"] = frame["record_id"].to_numpy()[rows] if len(rows) else []
     result = {**extracted, **{k: int(v) for k, v in outcome.counts.items()},
               "passed_rows": _write(outcome.passed, stage / "passed.parquet"),
@@ -288,14 +281,15 @@ def validation_thresholds(department: Department, dataset: str) -> Thresholds:
 
 
 @jsonlog.task
-def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
+def load(validated: dict, *, raise_on_threshold: bool = True,
+         settings: Settings | None = None) -> dict:
     """Load the validated batch into the warehouse in one transaction; return its accounting.
 
     Raises ThresholdBreached *after* loading when the batch quarantined more than the
     department allows (unless ``raise_on_threshold`` is False, for callers that report it
     themselves): the run fails visibly, and what was quarantined is kept.
     """
-    settings = load_settings()
+    settings = settings or load_settings()
     department = find_department(validated["department"], settings)
     name = validated["dataset"]
     if not Path(validated["frame"]).exists():
@@ -307,7 +301,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
         source_system=validated["source"], batch_id=validated["batch_id"],
         rows=_read_standard(validated["passed_rows"], name),
         raw=frame,
-        quarantine=quarantine[[*QUARANTINE_COLUMNS, "record_id"]],
+        quarantine=quarantine[[*LOAD_QUARANTINE_COLUMNS, "record_id"]],
         superseded=_read_standard(validated["superseded_rows"], name),
         extracted=int(validated["extracted"]), cursor=validated["cursor"],
         code_version=code_version(), config_hash=department.config_hash,
@@ -323,7 +317,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
     accounting = {
         **{k: validated[k] for k in ("department", "source", "dataset", "batch_id", "run_id")},
         "extracted": request.extracted, "loaded": len(request.rows),
-        "quarantined": int(quarantine["_source_ref"].nunique()),
+        "quarantined": int(quarantine[SOURCE_REF].nunique()),
         "superseded": len(request.superseded),
         "inserted": result.inserted, "updated": result.updated, "deleted": result.deleted,
         "unchanged": result.unchanged, "already_loaded": result.already_loaded,
@@ -359,13 +353,15 @@ def _committed_accounting(settings: Settings, validated: dict) -> dict:
 
 def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
              on_step: Callable[[str, int], None] | None = None,
-             results: list[dict] | None = None) -> list[dict]:
+             results: list[dict] | None = None,
+             settings: Settings | None = None) -> list[dict]:
     """Extract, validate and load one feed in this process until its source is drained.
 
     One batch per pass: more than one only when the feed caps its rows per run. ``on_step``
     hears each task ("extract", "validate", "load") with the pass number, for progress. Each
     committed batch's accounting is appended to ``results`` as it commits, so a caller still
-    has it when a later pass fails.
+    has it when a later pass fails. ``settings`` (default: the environment's) name the
+    warehouse and folders of every pass.
     """
     results = [] if results is None else results
     start = len(results)
@@ -373,9 +369,11 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
     while len(results) == start or results[-1]["more"]:
         passes = len(results) - start
         step("extract", passes)
-        extracted = extract(key.department, key.source, key.dataset, run_id=run_id)
+        extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
+                            settings=settings)
         step("validate", passes)
-        validated = validate(extracted)
+        validated = validate(extracted, settings=settings)
         step("load", passes)
-        results.append(load(validated, raise_on_threshold=raise_on_threshold))
+        results.append(load(validated, raise_on_threshold=raise_on_threshold,
+                            settings=settings))
     return results

@@ -19,9 +19,8 @@ import pandas as pd
 from connectors.files import FileSource, FileSourceConfig
 
 # expectations.validate imports Great Expectations, which must come before Airflow
-from expectations.validate import Outcome
-from expectations.validate import validate as validate_frame
-from huiju.departments import Department, Feed, Source
+from expectations.validate import Outcome, validate_frame
+from huiju.departments import Department, Feed, LegacySystem
 from huiju.mapping import map_batches
 from huiju.pipeline import validation_thresholds
 
@@ -32,26 +31,30 @@ LAYOUT_OPTIONS = ("encoding", "delimiter", "skip_rows", "header_rows", "sheet", 
 
 @dataclass
 class SelfCheck:
+    """What ``huiju validate`` found in one file: the outcome and one row per failure."""
+
     outcome: Outcome
     rejections: pd.DataFrame  # one row per failed rule: source_ref, rule_id, field, messages …
 
 
-def pick_feed(department: Department, dataset: str, source_id: str | None) -> tuple[Source, Feed]:
+def pick_feed(department: Department, dataset: str,
+              source_id: str | None) -> tuple[LegacySystem, Feed]:
     """The feed filling ``dataset`` (the given source, else a files source, else the first)."""
     candidates = [(s, f) for s, f in department.feeds() if f.dataset == dataset
                   and (source_id is None or s.id == source_id)]
     if not candidates:
         raise KeyError(f"{department.code} has no feed for data set {dataset!r}"
                        + (f" from source {source_id!r}" if source_id else ""))
-    candidates.sort(key=lambda pair: pair[0].kind != "files")
+    candidates.sort(key=lambda pair: not isinstance(pair[1].connector_config, FileSourceConfig))
     return candidates[0]
 
 
 def check_file(department: Department, dataset: str, path: Path,
                source_id: str | None = None) -> SelfCheck:
-    source, feed = pick_feed(department, dataset, source_id)
+    """Map and validate the file at ``path`` as the department's feed of ``dataset`` would."""
+    _, feed = pick_feed(department, dataset, source_id)
     options = {}
-    if source.kind == "files":
+    if isinstance(feed.connector_config, FileSourceConfig):  # a file layout worth keeping
         configured = feed.connector_config
         options = {k: getattr(configured, k) for k in LAYOUT_OPTIONS
                    if getattr(configured, k, None) is not None}

@@ -54,6 +54,7 @@ def datasets() -> list[DataSetSpec]:
 
 
 def dataset(name: str) -> DataSetSpec:
+    """The declared data set ``name`` (KeyError naming the known ones)."""
     try:
         return _load()[name]
     except KeyError:

@@ -15,14 +15,18 @@ from importlib import resources
 
 @dataclass(frozen=True)
 class CodeTable:
+    """A code table: its codes with their Chinese labels."""
+
     name: str
     labels: dict[str, str]  # code -> Chinese label, in file order
 
     @property
     def codes(self) -> frozenset[str]:
+        """Every code of the table."""
         return frozenset(self.labels)
 
     def label(self, code: str) -> str:
+        """The label of ``code`` (KeyError if it is not a code of the table)."""
         return self.labels[code]
 
     def code_for(self, label: str) -> str | None:
@@ -55,4 +59,5 @@ def code_table(name: str) -> CodeTable:
 
 
 def table_names() -> list[str]:
+    """Names of every code table (national and local), sorted."""
     return sorted(_all_tables())

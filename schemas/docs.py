@@ -35,7 +35,8 @@ CATEGORY_NAMES: dict[str, tuple[str, str]] = {
     "news": ("监管动态与曝光台", "News and exposure board"),
 }
 
-DIRECTION_NAMES = {"inbound": "部门→省 inbound", "outbound": "国家→省→部门 outbound"}
+DIRECTION_NAMES = {"from_departments": "部门→省 from departments",
+                   "from_national": "国家→省→部门 from national"}
 
 CHECK_KIND_NAMES = {
     "date_order": "日期先后 date order",

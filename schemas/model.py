@@ -156,9 +156,11 @@ class DataSetSpec(BaseModel):
     en: str
     category: Literal["catalog", "subject", "officer", "behaviour", "credit", "random_check",
                       "lead", "news"]
-    direction: Literal["inbound", "outbound"] = Field(
-        default="inbound",
-        description="inbound: departments → province; outbound: national → departments",
+    direction: Literal["from_departments", "from_national"] = Field(
+        default="from_departments",
+        description="from_departments: collected from departments into the province (汇聚); "
+                    "from_national: national data sent down to the departments (下发). "
+                    "Not to be confused with delivery, the push of records to the platforms",
     )
     source: str = Field(description="where the field list comes from (REFERENCE.md section)")
     object_type: str | None = Field(
@@ -195,6 +197,7 @@ class DataSetSpec(BaseModel):
         return self
 
     def field(self, name: str) -> FieldSpec:
+        """The field ``name`` of the data set (KeyError if none)."""
         for spec in self.fields:
             if spec.name == name:
                 return spec

@@ -270,6 +270,7 @@ class LeadFeed:
         return lead if lead["lead_id"] == lead_id else None
 
     def known_task(self, task_no: str) -> bool:
+        """Whether a joint-supervision task of that number was served."""
         digits = task_no.removeprefix("LHJG62")
         return digits.isdigit() and 1 <= int(digits) <= self.count("tasks") \
             and self.task(int(digits))["task_no"] == task_no

@@ -35,6 +35,7 @@ class Entry:
     sequence: int = 0   # order of acceptance on the platform
 
     def as_dict(self, with_payload: bool = False) -> dict[str, Any]:
+        """The record as the ledger endpoint shows it."""
         row = {"key": self.key, "record_id": self.record_id, "resource": self.resource,
                "operation": self.operation, "accepted": self.accepted, "received": self.received,
                "receipt": self.receipt, "state": self.state}

@@ -105,6 +105,7 @@ class SimulatorServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the ledger."""
         if self._server is not None:
             if self._thread is not None:
                 self._server.shutdown()
@@ -121,6 +122,7 @@ class SimulatorServer:
         self.stop()
 
     def authorised(self, header: str | None) -> bool:
+        """Whether an Authorization header carries the token."""
         expected = f"Bearer {self.token}".encode()
         return header is not None and hmac.compare_digest(header.encode(), expected)
 
@@ -134,7 +136,7 @@ class _Drop(Exception):
     """Close the connection without answering."""
 
 
-def _handler(sim: SimulatorServer) -> type[BaseHTTPRequestHandler]:
+def _handler(sim: SimulatorServer) -> type[BaseHTTPRequestHandler]:  # noqa: C901 - one class of small routes
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"   # keep-alive: clients reuse connections between batches

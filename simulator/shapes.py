@@ -76,6 +76,7 @@ class RecordError:
     reason: str
 
     def as_dict(self) -> dict[str, str | None]:
+        """The problem as the API returns it."""
         return {"code": self.code, "field": self.field, "reason": self.reason}
 
 

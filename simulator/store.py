@@ -66,5 +66,6 @@ class LedgerStore:
             self._db.execute("COMMIT")
 
     def close(self) -> None:
+        """Close the SQLite file."""
         with self._lock:
             self._db.close()

@@ -74,6 +74,7 @@ def arrow_table(frame: pd.DataFrame, target: sa.Table) -> pa.Table:
 
 def bulk_insert(conn: sa.Connection, target: sa.Table, frame: pd.DataFrame, *,
                  pause: str | None = None) -> None:
+    """Insert ``frame`` into ``target``: binary COPY on PostgreSQL, executemany elsewhere."""
     data = arrow_table(frame, target)
     if conn.dialect.name == "postgresql":
         _copy(conn, target, data, pause)

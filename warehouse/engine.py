@@ -17,14 +17,26 @@ from sqlalchemy.pool import StaticPool
 
 from warehouse.tables import LAYERS
 
-DEFAULT_URL = "sqlite:///var/warehouse/huiju.db"
+# The embedded store, relative to $HUIJU_HOME (else the current directory).
+DEFAULT_PATH = Path("var", "warehouse", "huiju.db")
 # Execution option: how a SQLite transaction begins ("IMMEDIATE" for writers).
 BEGIN_OPTION = "huiju_sqlite_begin"
 
 
+def huiju_home() -> Path:
+    """``$HUIJU_HOME``, else the current directory: the base of every relative default."""
+    return Path(os.environ.get("HUIJU_HOME") or Path.cwd()).resolve()
+
+
 def warehouse_url(url: str | None = None) -> str:
-    """The URL given, else ``HUIJU_WAREHOUSE_URL``, else the embedded store under ``var/``."""
-    return url or os.environ.get("HUIJU_WAREHOUSE_URL") or DEFAULT_URL
+    """The URL given, else ``HUIJU_WAREHOUSE_URL``, else the embedded store under the home.
+
+    The one place the default warehouse is decided: ``huiju.settings`` (every command and
+    task) and an engine created without a URL both ask here, so they agree whatever the
+    current directory.
+    """
+    return (url or os.environ.get("HUIJU_WAREHOUSE_URL")
+            or f"sqlite:///{huiju_home() / DEFAULT_PATH}")
 
 
 def create_warehouse_engine(url: str | sa.URL | None = None, **kwargs) -> sa.Engine:

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from schemas.catalog import all_fields, dataset
+from schemas.frames import CORE_PROVENANCE, LOAD_QUARANTINE_COLUMNS, AccountingError
 from schemas.model import DataSetSpec
 from warehouse import roles
 from warehouse.bulk import bulk_insert, pause_point
@@ -41,7 +42,6 @@ from warehouse.engine import BEGIN_OPTION
 from warehouse.landing import FORMAT, PART_ROWS, encode_part
 from warehouse.tables import (
     AUDIT,
-    PROVENANCE_COLUMNS,
     QUARANTINE,
     RAW,
     core_table,
@@ -50,15 +50,10 @@ from warehouse.tables import (
 )
 
 OPERATIONS = ("i", "u", "d")
-QUARANTINE_COLUMNS = ("rule_id", "family", "field", "message_zh", "message_en", "raw_value",
-                      "_source_ref", "_source_hash", "record")
 # SQLAlchemy keeps an INSERT's row count only when asked to.
 _ROWCOUNT = {"preserve_rowcount": True}
 
-
-
-class AccountingError(ValueError):
-    """The request does not balance (or is malformed); nothing was written."""
+__all__ = ["AccountingError", "LoadRequest", "LoadResult", "check_accounting", "load_batch"]
 
 
 @dataclass
@@ -71,7 +66,7 @@ class LoadRequest:
     batch_id: str
     rows: pd.DataFrame  # passed rows: the standard frame with _source_ref, _source_hash
     raw: pd.DataFrame  # every extracted row: _source_ref, _source_hash, record (JSON text)
-    quarantine: pd.DataFrame  # one row per failed rule: QUARANTINE_COLUMNS (+ record_id)
+    quarantine: pd.DataFrame  # one row per failed rule: LOAD_QUARANTINE_COLUMNS (+ record_id)
     superseded: pd.DataFrame  # passed rows replaced by a later duplicate in the batch
     extracted: int
     cursor: dict | None
@@ -83,6 +78,8 @@ class LoadRequest:
 
 @dataclass(frozen=True)
 class LoadResult:
+    """What loading one batch did: rows inserted, updated, deleted, unchanged, and timings."""
+
     dataset: str
     department_code: str
     source_system: str
@@ -163,7 +160,7 @@ def check_accounting(spec: DataSetSpec, request: LoadRequest) -> int:
     need(request.rows, "rows", columns)
     need(request.superseded, "superseded", ["_source_ref"])
     need(request.raw, "raw", ["_source_ref", "_source_hash", "record"])
-    need(request.quarantine, "quarantine", QUARANTINE_COLUMNS)
+    need(request.quarantine, "quarantine", LOAD_QUARANTINE_COLUMNS)
     quarantined = int(request.quarantine["_source_ref"].nunique())
     passed, superseded = len(request.rows), len(request.superseded)
     if request.extracted != passed + quarantined + superseded:
@@ -242,7 +239,7 @@ def _land_raw(conn: sa.Connection, request: LoadRequest, now: datetime) -> None:
 
 def _stage(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest) -> sa.Table:
     core = core_table(spec)
-    names = [f.name for f in all_fields(spec)] + list(PROVENANCE_COLUMNS)
+    names = [f.name for f in all_fields(spec)] + list(CORE_PROVENANCE)
     stage = _temporary_table(conn, f"huiju_stage_{spec.name}",
                              [sa.Column(n, core.c[n].type) for n in names])
     bulk_insert(conn, stage, _core_frame(spec, request, request.rows), pause="copy")

@@ -52,6 +52,7 @@ class Trail:
 
     @property
     def key_text(self) -> str:
+        """The business key as ``huiju trace --dataset`` takes it (joined by ``|``)."""
         return KEY_SEPARATOR.join(str(v) for v in self.business_key)
 
 

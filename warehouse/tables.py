@@ -13,6 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from schemas.catalog import all_fields, datasets
+from schemas.frames import CORE_PROVENANCE
 from schemas.model import DataSetSpec, FieldSpec, FieldType
 
 RAW, CORE, QUARANTINE, AUDIT = "raw", "core", "quarantine", "audit"
@@ -22,12 +23,12 @@ HISTORY_SUFFIX = "_history"
 # Several business-key columns are joined with this in `huiju trace --dataset`.
 KEY_SEPARATOR = "|"
 
-# Provenance columns every core row carries besides the exchange columns (batch_id is one).
-PROVENANCE_COLUMNS = ("department_code", "source_system", "source_ref", "source_hash")
 BOOKKEEPING_COLUMNS = ("first_loaded_at", "updated_at", "is_deleted")
 # History columns; not valid_from/valid_to, which are fields of 行政许可 (license).
 HISTORY_COLUMNS = ("history_id", "version_valid_from", "version_valid_to", "closed_batch_id")
-RESERVED_COLUMNS = frozenset(PROVENANCE_COLUMNS + BOOKKEEPING_COLUMNS + HISTORY_COLUMNS)
+# Provenance columns every core row carries besides the exchange columns (batch_id is one):
+# schemas.frames.CORE_PROVENANCE.
+RESERVED_COLUMNS = frozenset(CORE_PROVENANCE + BOOKKEEPING_COLUMNS + HISTORY_COLUMNS)
 
 # Explicit names keep Alembic's autogenerate stable and within PostgreSQL's 63 characters.
 NAMING_CONVENTION = {
@@ -96,10 +97,12 @@ def _provenance_columns(*, history: bool) -> list[sa.Column]:
 
 
 def core_table_name(spec: DataSetSpec) -> str:
+    """Name of the core table of ``spec``."""
     return spec.name
 
 
 def history_table_name(spec: DataSetSpec) -> str:
+    """Name of the history table of ``spec``."""
     return spec.name + HISTORY_SUFFIX
 
 

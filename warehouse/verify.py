@@ -29,6 +29,8 @@ BATCH_KEY = ("department_code", "source_system", "dataset", "batch_id")
 
 @dataclass(frozen=True)
 class BatchCheck:
+    """One loaded batch's recorded counts beside what it left in the warehouse."""
+
     department_code: str
     source_system: str
     dataset: str
@@ -43,6 +45,7 @@ class BatchCheck:
 
     @property
     def problems(self) -> list[str]:
+        """Each way the batch's counts and its rows disagree (empty: verified)."""
         found = []
         if self.landed != self.extracted:
             found.append(f"landed {self.landed} raw rows, extracted {self.extracted}")

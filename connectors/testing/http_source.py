@@ -53,6 +53,7 @@ class HttpSourceServer:
         return f"http://{host}:{port}/records"
 
     def start(self) -> HttpSourceServer:
+        """Serve on a free (or the given) port in a background thread."""
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -60,6 +61,7 @@ class HttpSourceServer:
         return self
 
     def stop(self) -> None:
+        """Shut the server down and close its socket."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

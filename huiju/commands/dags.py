@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju dags`` to the command line."""
     parser = sub.add_parser("dags", help="the Airflow DAG manifest and pools")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -66,7 +67,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _pools(args: argparse.Namespace) -> int:
-    from huiju.manifest import MANIFEST_PATH, pools, read_manifest
+    from huiju.manifest import MANIFEST_PATH, apply_pools, pools, read_manifest
 
     wanted = pools(read_manifest(args.manifest or MANIFEST_PATH))
     for pool in wanted:
@@ -76,14 +77,3 @@ def _pools(args: argparse.Namespace) -> int:
     apply_pools(wanted)
     sys.stdout.write(f"{len(wanted)} pools set in the Airflow metadata database\n")
     return 0
-
-
-def apply_pools(wanted: list[dict]) -> None:
-    """Create or update each pool in the metadata DB of the current AIRFLOW_HOME."""
-    from airflow.models.pool import Pool
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        for pool in wanted:
-            Pool.create_or_update_pool(pool["name"], int(pool["slots"]), pool["description"],
-                                       include_deferred=False, session=session)

@@ -7,6 +7,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju expectations`` to the command line."""
     parser = sub.add_parser("expectations", help="Great Expectations suites (generated)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     generate = actions.add_parser(

@@ -10,6 +10,7 @@ URL_HELP = "warehouse URL (default: $HUIJU_WAREHOUSE_URL, else the embedded SQLi
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju metrics`` and ``huiju alerts`` to the command line."""
     metrics = sub.add_parser(
         "metrics", help="Prometheus metrics: rows, rejections, lag per feed",
         description="Print the metrics in Prometheus' text format, or with --serve answer "

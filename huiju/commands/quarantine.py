@@ -6,8 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from huiju.commands.warehouse_option import add_url_option, settings_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju quarantine`` to the command line."""
     parser = sub.add_parser("quarantine", help="list, export or resolve quarantined records")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, help_text in (("list", "print what is quarantined"),
@@ -16,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action.add_argument("--department", metavar="CODE", help="only this department")
         action.add_argument("--dataset", metavar="NAME", help="only this data set")
         action.add_argument("--status", choices=("open", "resolved", "all"), default="open")
+        add_url_option(action)
         if name == "export":
             action.add_argument("--out", required=True, type=Path, help="CSV file to write")
         action.set_defaults(handler=_run)
@@ -31,17 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="the quarantined record (as `huiju quarantine list` shows it)")
     resolve.add_argument("--rule", metavar="RULE_ID", help="only this rule's failure")
     resolve.add_argument("--reason", required=True, help="why it is resolved")
+    add_url_option(resolve)
     resolve.set_defaults(handler=_resolve)
 
 
 def _resolve(args: argparse.Namespace) -> int:
     from huiju.identity import current_actor
     from huiju.quarantine import NothingToResolve, resolve
-    from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
 
     actor = current_actor()
-    engine = create_warehouse_engine(load_settings().warehouse_url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         count = resolve(engine, department=args.department, dataset=args.dataset,
                         source_ref=args.source_ref, rule_id=args.rule, reason=args.reason,
@@ -57,10 +61,9 @@ def _resolve(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from huiju.quarantine import quarantined, write_rejections
-    from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
 
-    engine = create_warehouse_engine(load_settings().warehouse_url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         rows = quarantined(engine, department=args.department, dataset=args.dataset,
                            status=None if args.status == "all" else args.status)

@@ -1,8 +1,8 @@
 """``huiju run``: extract → validate → load in this process, without Airflow.
 
 Runs the same task functions the DAGs call (``huiju.pipeline``) against the warehouse named by
-HUIJU_WAREHOUSE_URL (the embedded store by default), shows progress, and prints the
-accounting per data set.
+``--url``, else HUIJU_WAREHOUSE_URL, else the embedded store under HUIJU_HOME (the one
+settings path), shows progress, and prints the accounting per data set.
 """
 
 from __future__ import annotations
@@ -10,14 +10,18 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
+from huiju.commands.warehouse_option import add_url_option, settings_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju run`` to the command line."""
     parser = sub.add_parser("run", help="run a department's feeds in-process (no Airflow)")
     parser.add_argument("--department", required=True, metavar="CODE",
                         help="department code, e.g. GS-SCJG")
     parser.add_argument("--dataset", action="append", metavar="NAME",
                         help="only feeds of this data set (repeatable)")
     parser.add_argument("--departments-dir", help="folder of department YAML files")
+    add_url_option(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -33,7 +37,8 @@ def _run(args: argparse.Namespace) -> int:
     from huiju.reporting import accounting_table
 
     console = Console()
-    department = pipeline.find_department(args.department)
+    settings = settings_for(args)
+    department = pipeline.find_department(args.department, settings)
     keys = pipeline.feeds_of(department, args.dataset)
     run_id = f"cli__{department.code}__{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
     results: list[dict] = []
@@ -54,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
             feed_results: list[dict] = []
             try:
                 pipeline.run_feed(key, run_id=run_id, raise_on_threshold=False, on_step=step,
-                                  results=feed_results)
+                                  results=feed_results, settings=settings)
             except Exception as error:  # noqa: BLE001 - one feed's failure must not stop the others
                 failures.append(f"[red]failed[/red] {label}: {type(error).__name__}: {error}")
             results.extend(feed_results)

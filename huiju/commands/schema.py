@@ -7,6 +7,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju schema`` to the command line."""
     parser = sub.add_parser("schema", help="the standard schema (data sets, dictionary)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="list every data set with its field count")

@@ -6,6 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju simulator`` to the command line."""
     from simulator.cli import add_serve_arguments, serve
 
     parser = sub.add_parser("simulator", help="the platform simulator (national, gsxt, "

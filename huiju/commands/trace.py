@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 
+from huiju.commands.warehouse_option import add_url_option, settings_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju trace`` to the command line."""
     parser = sub.add_parser(
         "trace", help="provenance of a record: source → core row → batches",
         description="RECORD is a source reference (mysql:案件表#pk=123), a record id, or with "
                     "--dataset a business key (several columns joined by '|').")
     parser.add_argument("record")
     parser.add_argument("--dataset", help="data set of a business key (e.g. penalty)")
-    parser.add_argument("--url", help="warehouse URL (default: $HUIJU_WAREHOUSE_URL, "
-                                      "else the embedded SQLite store)")
+    add_url_option(parser)
     parser.set_defaults(handler=_trace)
 
 
@@ -26,7 +28,7 @@ def _trace(args: argparse.Namespace) -> int:
     from warehouse.provenance import trace
 
     console = Console()
-    engine = create_warehouse_engine(args.url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         trails = trace(engine, args.record, args.dataset)
         if not trails:

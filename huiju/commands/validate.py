@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju validate`` to the command line."""
     parser = sub.add_parser("validate",
                             help="map and validate a file as ingest would; load nothing")
     parser.add_argument("--department", required=True, metavar="CODE")

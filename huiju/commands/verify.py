@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from huiju.commands.warehouse_option import add_url_option, settings_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju verify`` to the command line."""
     parser = sub.add_parser(
         "verify", help="prove completeness: each batch's counts against its raw rows and versions",
         description="For every loaded batch: raw rows landed = extracted; core and history "
@@ -13,8 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "quarantined + superseded. Exit 1 when any batch disagrees.")
     parser.add_argument("--department", metavar="CODE", help="only this department")
     parser.add_argument("--dataset", metavar="NAME", help="only this data set")
-    parser.add_argument("--url", help="warehouse URL (default: $HUIJU_WAREHOUSE_URL, "
-                                      "else the embedded SQLite store)")
+    add_url_option(parser)
     parser.set_defaults(handler=_verify)
 
 
@@ -25,7 +27,7 @@ def _verify(args: argparse.Namespace) -> int:
     from warehouse.engine import create_warehouse_engine
     from warehouse.verify import verdict, verify
 
-    engine = create_warehouse_engine(args.url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         checks = verify(engine, department=args.department, dataset=args.dataset)
     finally:

@@ -123,17 +123,20 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def main(home: Path, http_port: int = HTTP_PORT) -> int:
+def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
+    """Run the demo under ``home`` (into the warehouse ``url``, else the embedded store)."""
     configure_environment(home)
     if http_port != HTTP_PORT:
         serve_departments_on(home, http_port)
+    if url:  # the DAG tasks read the one settings path, i.e. the environment
+        os.environ["HUIJU_WAREHOUSE_URL"] = url
     import great_expectations  # noqa: F401  (Great Expectations before Airflow)
     from rich.console import Console
 
+    from connectors.base import mask_url
     from connectors.testing.http_source import HttpSourceServer
-    from huiju.commands.dags import apply_pools
     from huiju.demo import legacy
-    from huiju.manifest import pools, read_manifest
+    from huiju.manifest import apply_pools, pools, read_manifest
     from huiju.reporting import accounting_table
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
@@ -150,7 +153,8 @@ def main(home: Path, http_port: int = HTTP_PORT) -> int:
     os.environ.update(sources.env)
     settings = load_settings()
     engine = create_warehouse_engine(settings.warehouse_url)
-    console.print(f"2/4 warehouse {settings.warehouse_url}: upgrading to the current schema …")
+    console.print(f"2/4 warehouse {mask_url(settings.warehouse_url)}: "
+                  "upgrading to the current schema …")
     upgrade(engine)
 
     console.print("3/4 Airflow: metadata database, pools, one run of every department DAG …")
@@ -183,8 +187,9 @@ def main(home: Path, http_port: int = HTTP_PORT) -> int:
     complete, sentence = verdict(verify(engine))
     console.print(f"completeness (`huiju verify`): {sentence}")
     console.print("Quality output: quarantined records with rule, field and reason (中文/English)"
-                  f" in {settings.warehouse_url} → quarantine.record; `huiju quarantine list` "
-                  "prints them per department; batches and counts in audit.batch; "
+                  f" in {mask_url(settings.warehouse_url)} → quarantine.record; "
+                  "`huiju quarantine list` prints them per department; batches and counts in "
+                  "audit.batch; "
                   "`huiju trace <source ref>` follows one record.")
     console.print("Planted defects the quarantine should show:")
     for where, defects in sources.defects.items():

@@ -131,6 +131,7 @@ class Resource(BaseModel):
             row.get(self.applies_when.field))
 
     def field(self, code: str) -> PayloadField:
+        """The field declared under ``code`` (KeyError if none)."""
         for spec in self.fields:
             if spec.code == code:
                 return spec
@@ -157,6 +158,7 @@ class Platform(BaseModel):
         return self
 
     def resource(self, name: str) -> Resource:
+        """The resource called ``name`` (KeyError if none)."""
         for resource in self.resources:
             if resource.name == name:
                 return resource

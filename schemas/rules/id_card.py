@@ -79,7 +79,13 @@ def id_check_chars_of_columns(digit_columns: np.ndarray) -> np.ndarray:
 
 
 def id_check_char(first17: str) -> str:
-    """The GB 11643 check character for 17 digits (``"11010519491231002"`` → ``"X"``)."""
+    """The GB 11643 check character for 17 digits.
+
+    >>> id_check_char("11010519491231002")
+    'X'
+    >>> check_id_card(["11010519491231002X", "110105194912310021"]).tolist() == [0, CHECK]
+    True
+    """
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError(f"not 17 digits: {first17!r}")
     raw = np.frombuffer(first17.encode("ascii"), dtype=np.uint8)

@@ -46,7 +46,13 @@ def org_check_chars_of_columns(body_columns: np.ndarray) -> np.ndarray:
 
 
 def org_code_check_char(body: str) -> str:
-    """The GB 11714 check character of an 8-character body (``"75162553"`` → ``"8"``)."""
+    """The GB 11714 check character of an 8-character body.
+
+    >>> org_code_check_char("75162553")
+    '8'
+    >>> check_org_code(["75162553-8", "751625538", "751625539"]).tolist() == [0, 0, CHECK]
+    True
+    """
     values = BODY_VALUES[np.frombuffer(body.encode("ascii"), dtype=np.uint8)]
     if len(body) != 8 or (values == 255).any():
         raise ValueError(f"not an organisation code body: {body!r}")

@@ -84,7 +84,15 @@ def _check_chars(value_columns: np.ndarray) -> np.ndarray:
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character of the first 17 characters.
 
-    ``uscc_check_char("91350213751625538") == "W"``.
+    >>> uscc_check_char("91350213751625538")
+    'W'
+    >>> uscc_check_char("91350100M000100Y4")
+    '3'
+    >>> check_uscc(["91350100M000100Y43", "91350100M000100Y44", None]).tolist() == [0, CHECK, 0]
+    True
+    >>> uscc_check_char("9135010OM000100Y4")  # O is not in the GB 32100 character set
+    Traceback (most recent call last):
+    ValueError: not the first 17 characters of a USCC: '9135010OM000100Y4'
     """
     raw = np.frombuffer(first17.encode("ascii", errors="replace"), dtype=np.uint8)
     values = VALUES[raw]

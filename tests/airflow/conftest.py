@@ -48,7 +48,7 @@ os.environ.update({
 
 def made_up_entries() -> list[dict]:
     """The made-up departments of the test DAG folder (see ``write_dag_folder``)."""
-    from huiju.manifest import synthetic_entries
+    from huiju.testing.manifest import synthetic_entries
 
     ok, failing = synthetic_entries(2, datasets_per_department=2)
     ok.update(code="GS-TEST", dag_id="huiju_gs_test", owner="GS-TEST",

@@ -140,7 +140,7 @@ class Stack:
 @pytest.fixture
 def celery_stack(pg_url, tmp_path, dag_folder_tools):
     _redis_up()
-    from huiju.manifest import synthetic_entries
+    from huiju.testing.manifest import synthetic_entries
 
     write_dag_folder, _ = dag_folder_tools
     [entry] = synthetic_entries(1, datasets_per_department=1)

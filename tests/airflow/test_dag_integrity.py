@@ -119,7 +119,7 @@ def test_fifty_departments_parse(tmp_path, dag_folder_tools):
     """A DAG folder of 50 made-up departments parses the way the DAG processor parses it: one
     DAG per department, every feed's tasks, no import error. How fast is measured in
     ``benchmarks/bench_dag_parse.py`` (printed beside a baseline, not asserted)."""
-    from huiju.manifest import synthetic_entries
+    from huiju.testing.manifest import synthetic_entries
 
     write_dag_folder, parse_folder = dag_folder_tools
     entries = synthetic_entries(50)

@@ -58,7 +58,8 @@ def test_pools_are_created_and_updated(airflow_db, tmp_path, capsys):
     from airflow.models.pool import Pool
 
     from huiju.cli import main
-    from huiju.manifest import render, synthetic_entries
+    from huiju.manifest import render
+    from huiju.testing.manifest import synthetic_entries
 
     entries = synthetic_entries(2)
     manifest = tmp_path / "huiju_manifest.py"

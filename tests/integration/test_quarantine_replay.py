@@ -25,7 +25,7 @@ from pipeline_support import (
 )
 
 from huiju.cli import main
-from huiju.demo.legacy import SITE_COLUMNS, WATER_CHECK_COLUMNS
+from huiju.demo.legacy.lz_sjj import SITE_COLUMNS, WATER_CHECK_COLUMNS
 from schemas.rules.uscc import uscc_check_char
 
 BAD_ENTERPRISE = "企业基本信息#主体身份代码=620000000017"

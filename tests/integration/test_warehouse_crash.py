@@ -19,7 +19,7 @@ from warehouse.engine import create_warehouse_engine
 from warehouse.load import load_batch
 from warehouse.migrate import pending_changes, upgrade
 from warehouse.provenance import batch_changes
-from warehouse.synthetic import load_request, standard_frame
+from warehouse.testing.synthetic import load_request, standard_frame
 
 TABLES = ("raw.part", "raw.record", "core.penalty", "core.penalty_history", "quarantine.record",
           "audit.run", "audit.batch", "audit.cursor_state")

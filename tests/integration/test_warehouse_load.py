@@ -16,7 +16,7 @@ from huiju.quarantine import NothingToResolve, resolve
 from warehouse import landing
 from warehouse.load import AccountingError, load_batch
 from warehouse.provenance import batch_changes
-from warehouse.synthetic import load_request, standard_frame
+from warehouse.testing.synthetic import load_request, standard_frame
 
 DEPT = "620000-TEST"
 

@@ -10,7 +10,7 @@ import pytest
 from huiju.cli import main
 from warehouse.load import load_batch
 from warehouse.provenance import find_core_row, trace
-from warehouse.synthetic import load_request, standard_frame
+from warehouse.testing.synthetic import load_request, standard_frame
 
 DEPT = "620000-TEST"
 

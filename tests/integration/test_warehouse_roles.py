@@ -12,7 +12,7 @@ from warehouse import roles
 from warehouse.engine import create_warehouse_engine
 from warehouse.load import load_batch
 from warehouse.migrate import upgrade
-from warehouse.synthetic import load_request, standard_frame
+from warehouse.testing.synthetic import load_request, standard_frame
 
 pytestmark = pytest.mark.postgres
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from huiju.cli import main
 from warehouse.load import load_batch
-from warehouse.synthetic import load_request, standard_frame
+from warehouse.testing.synthetic import load_request, standard_frame
 from warehouse.verify import verify
 
 DEPT = "620000-TEST"

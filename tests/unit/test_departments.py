@@ -11,7 +11,7 @@ import yaml
 from huiju.cli import main
 from huiju.departments import (
     DepartmentConfigError,
-    Thresholds,
+    ThresholdConfig,
     check_departments,
     departments_dir,
     load_department,
@@ -93,7 +93,7 @@ def test_thresholds_fall_back_to_default_then_to_none():
     scjg = load_department(SAMPLES / "gs_scjg.yaml")
     assert scjg.thresholds_for("penalty").max_ratio == 0.10
     assert scjg.thresholds_for("enterprise").max_quarantined == 500
-    assert scjg.model_copy(update={"thresholds": {}}).thresholds_for("penalty") == Thresholds()
+    assert scjg.model_copy(update={"thresholds": {}}).thresholds_for("penalty") == ThresholdConfig()
 
 
 def test_config_hash_is_the_file_sha256():

@@ -184,7 +184,7 @@ def test_values_from_text_storage_are_read_like_typed_ones():
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=IDS)
 def test_every_resource_builds_synthetic_rows_of_its_data_set(resource):
-    from warehouse.synthetic import standard_frame
+    from warehouse.testing.synthetic import standard_frame
 
     rows = standard_frame(resource.dataset, range(40)).to_dict("records")
     for row in rows:

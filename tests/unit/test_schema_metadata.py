@@ -47,7 +47,7 @@ ORDER: dict[str, str | None] = {
     "supervision_news": None,
     "exposure": None,
 }
-OUTBOUND = {"complaint", "risk_lead"}
+FROM_NATIONAL = {"complaint", "risk_lead"}
 MAX_LENGTH = 4000  # anything longer should be text
 UNBOUNDED = {FieldType.TEXT, FieldType.DATE, FieldType.DATETIME, FieldType.DECIMAL,
              FieldType.INTEGER, FieldType.BOOLEAN}
@@ -71,7 +71,7 @@ def test_data_set_metadata(spec):
     assert spec.fields, "a data set needs fields"
     assert spec.object_type == ORDER[spec.name]
     assert (spec.category == "subject") == (spec.object_type is not None)
-    assert spec.direction == ("outbound" if spec.name in OUTBOUND else "inbound")
+    assert spec.direction == ("from_national" if spec.name in FROM_NATIONAL else "from_departments")
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)

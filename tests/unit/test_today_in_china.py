@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import schemas.rules.dates as dates
-from expectations.samples import sample_frame
+from expectations.testing.samples import sample_frame
 from expectations.validate import validate
 from schemas.catalog import dataset
 from schemas.rules.dates import NOT_FUTURE_LATE, check_not_future, today_in_china

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from expectations.samples import break_rule, sample_frame
 from expectations.suites import suite_dict
-from expectations.validate import validate
+from expectations.testing.samples import break_rule, sample_frame
+from expectations.validate import validate_frame
 from schemas.catalog import dataset
 
 
@@ -20,7 +20,7 @@ def _every_rule_at_its_row(spec):
     frame = sample_frame(spec, len(rules) + 5, seed=2)
     for row, meta in enumerate(rules):
         break_rule(frame, spec, meta, row)
-    outcome = validate(frame, spec)
+    outcome = validate_frame(frame, spec)
     counts = outcome.counts
     assert counts["extracted"] == counts["passed"] + counts["quarantined"] + counts["superseded"]
     q = outcome.quarantine
@@ -44,7 +44,7 @@ def test_enterprise_uscc_message_names_the_problem():
     code = frame.loc[1, "uscc"]
     frame.loc[1, "uscc"] = code[:17] + ("0" if code[17] != "0" else "1")
     frame.loc[2, "pripid"] = frame.loc[3, "pripid"]
-    outcome = validate(frame, spec)
+    outcome = validate_frame(frame, spec)
     q = outcome.quarantine
     assert q["rule_id"].tolist() == ["06-USCC-enterprise.uscc"]
     assert q["message_zh"].iloc[0] == (
@@ -64,7 +64,7 @@ def test_inspection_needs_two_officers_and_their_certificates():
     frame.loc[1, "check_personnel"] = "张三"
     frame.loc[2, "law_enforcement_cert_no"] = "62010001, "
     frame.loc[3, "check_personnel"] = "张三,李四,王五"
-    outcome = validate(frame, spec)
+    outcome = validate_frame(frame, spec)
     q = outcome.quarantine.set_index("row")
     assert q.loc[1, "rule_id"] == "01-ITEMS-inspection.check_personnel"
     assert q.loc[1, "message_zh"] == "检查人员（check_personnel）：只有1项，至少应有2项"

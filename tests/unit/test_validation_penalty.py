@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expectations.samples import break_rule, sample_frame, valid_values
 from expectations.suites import suite_dict
+from expectations.testing.samples import break_rule, sample_frame, valid_values
 from expectations.validate import (
     QUARANTINE_COLUMNS,
     AccountingError,
@@ -21,7 +21,7 @@ from expectations.validate import (
     ThresholdBreached,
     Thresholds,
     ValidationEngineError,
-    validate,
+    validate_frame,
 )
 from schemas.catalog import dataset
 
@@ -54,7 +54,7 @@ def failure(outcome: Outcome, row: int, rule_id: str) -> pd.Series:
 
 def test_a_valid_sample_passes_whole():
     frame = sample_frame(SPEC, 50)
-    outcome = validate(frame, SPEC)
+    outcome = validate_frame(frame, SPEC)
     balanced(outcome)
     assert outcome.counts == {"extracted": 50, "passed": 50, "quarantined": 0,
                               "superseded": 0, "failures": 0}
@@ -68,7 +68,7 @@ def mixed() -> tuple[pd.DataFrame, Outcome]:
     frame = sample_frame(SPEC, len(QUARANTINE_RULES) + 10, seed=7)
     for row, meta in enumerate(QUARANTINE_RULES):
         break_rule(frame, SPEC, meta, row)
-    return frame, validate(frame, SPEC)
+    return frame, validate_frame(frame, SPEC)
 
 
 def test_every_penalty_rule_is_found_at_its_row(mixed):
@@ -153,7 +153,7 @@ def alone() -> dict[str, tuple[pd.DataFrame, Outcome]]:
         frame = sample_frame(SPEC, 8, seed=3)
         for column, value in change.items():
             frame.loc[3, column] = value
-        runs[name] = frame, validate(frame, SPEC)
+        runs[name] = frame, validate_frame(frame, SPEC)
     return runs
 
 
@@ -177,7 +177,7 @@ def test_duplicates_resolve_to_the_latest_row():
     frame.loc[2, "case_source"] = "99"  # an earlier row that fails: quarantined, not superseded
     frame.loc[[3, 6], "punish_action_code"] = key[6]
     frame.loc[6, "operation"] = "x"  # the latest fails: the earlier one is still superseded
-    outcome = validate(frame, SPEC)
+    outcome = validate_frame(frame, SPEC)
     balanced(outcome)
     assert outcome.superseded.index.tolist() == [1, 3, 4]
     assert outcome.superseded["superseded_by"].tolist() == [8, 6, 8]
@@ -195,7 +195,7 @@ def test_mapping_issues_are_merged_and_the_frame_index_is_kept():
         "field": ["fine_amount", "closing_date"], "message_zh": ["金额无法识别", "日期无法识别"],
         "message_en": ["not an amount", "not a date"], "raw_value": ["12,3元x", "2021-13-45"],
     })
-    outcome = validate(frame, SPEC, issues=issues)
+    outcome = validate_frame(frame, SPEC, issues=issues)
     balanced(outcome)
     assert outcome.counts["quarantined"] == 2 and outcome.counts["failures"] == 3
     mapped = outcome.quarantine[outcome.quarantine["row"] == 4]
@@ -205,13 +205,13 @@ def test_mapping_issues_are_merged_and_the_frame_index_is_kept():
     assert outcome.failures_by_rule["01-TYPE-penalty.fine_amount"] == 1
 
     with pytest.raises(AccountingError):
-        validate(frame, SPEC, issues=issues.assign(row=[4, 6]))
+        validate_frame(frame, SPEC, issues=issues.assign(row=[4, 6]))
 
 
 def test_thresholds_flag_the_run_and_keep_the_quarantine():
     frame = sample_frame(SPEC, 20, seed=11)
     frame.loc[[0, 1, 2], "case_source"] = "99"
-    outcome = validate(frame, SPEC, thresholds=Thresholds(max_ratio=0.1, min_batch_size=10))
+    outcome = validate_frame(frame, SPEC, thresholds=Thresholds(max_ratio=0.1, min_batch_size=10))
     assert outcome.threshold_breached == (
         "penalty: 3 of 20 rows quarantined (15.00%), more than the allowed 10.00% "
         "(applies from 10 rows)")
@@ -236,13 +236,13 @@ def test_an_expectation_gx_cannot_evaluate_fails_the_batch():
     frame = sample_frame(SPEC, 5)
     frame["closing_date"] = pd.Series(["not a date"] * 5, dtype="str")
     with pytest.raises(ValidationEngineError, match="10-DATEORDER-penalty"):
-        validate(frame, SPEC)
+        validate_frame(frame, SPEC)
 
 
 def test_a_frame_without_the_standard_columns_is_refused():
     frame = sample_frame(SPEC, 3).drop(columns=["operation"])
     with pytest.raises(ValueError, match="operation"):
-        validate(frame, SPEC)
+        validate_frame(frame, SPEC)
 
 
 def test_failures_come_from_the_gx_result(monkeypatch):
@@ -258,10 +258,10 @@ def test_failures_come_from_the_gx_result(monkeypatch):
                  else np.zeros(0, dtype=np.int64)) for meta, rows in real(work, spec)]
 
     monkeypatch.setattr(module, "run_suite", without_case_source)
-    assert validate(frame, SPEC).counts["quarantined"] == 0
+    assert validate_frame(frame, SPEC).counts["quarantined"] == 0
 
 
 def test_an_empty_batch_balances():
-    outcome = validate(sample_frame(SPEC, 2).iloc[0:0], SPEC)
+    outcome = validate_frame(sample_frame(SPEC, 2).iloc[0:0], SPEC)
     balanced(outcome)
     assert outcome.counts["extracted"] == 0 and outcome.threshold_breached is None

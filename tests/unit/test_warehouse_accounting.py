@@ -7,7 +7,7 @@ import pytest
 
 from schemas.catalog import dataset
 from warehouse.load import AccountingError, check_accounting
-from warehouse.synthetic import load_request, quarantine_frame, standard_frame
+from warehouse.testing.synthetic import load_request, quarantine_frame, standard_frame
 
 SPEC = dataset("penalty")
 

@@ -19,6 +19,7 @@ def _include_name(name, type_, _parent_names) -> bool:
 
 
 def run_migrations_online() -> None:
+    """Run the migrations on the connection the caller put in the Alembic config."""
     connection = context.config.attributes["connection"]
     context.configure(
         connection=connection,

@@ -116,21 +116,8 @@ def _column(field: FieldSpec, spec: DataSetSpec, rows: int, rng: np.random.Gener
         text = f"{field.zh}" if not unique else f"{field.name[:8]}-"
         series = (text + pd.Series(positions, dtype="int64").astype("str")).astype("str")
         return series.str.slice(0, field.length) if field.length else series
-    if field.type is FieldType.CODE or (field.type is FieldType.LIST and field.code_table):
-        codes = np.asarray(sorted(code_table(field.code_table).codes), dtype=object)
-        if field.type is FieldType.CODE:
-            return pd.Series(codes[rng.integers(0, len(codes), rows)], dtype="str")
-        count = max(field.min_items or 1, 1)
-        parts = [pd.Series(codes[rng.integers(0, len(codes), rows)], dtype="str")
-                 for _ in range(count)]
-        joined = parts[0]
-        for part in parts[1:]:
-            joined = joined + LIST_SEPARATOR + part
-        return joined
-    if field.type is FieldType.LIST:
-        count = max(field.min_items or 1, 1)
-        items = [f"{field.zh}{k}" for k in range(count)]
-        return pd.Series([LIST_SEPARATOR.join(items)] * rows, dtype="str")
+    if field.type in (FieldType.CODE, FieldType.LIST):
+        return _code_or_list_column(field, rows, rng)
     if field.type is FieldType.DATE:
         days = row_days + rng.integers(0, 30, rows) + offsets.get(field.name, 0)
         return pd.Series(BASE_DATE + days * DAY, dtype="datetime64[s]")
@@ -138,24 +125,46 @@ def _column(field: FieldSpec, spec: DataSetSpec, rows: int, rng: np.random.Gener
         stamps = (BASE_DATE + rng.integers(0, 400 * 86400, rows).astype("timedelta64[s]"))
         return pd.Series(stamps).astype("datetime64[us]").dt.tz_localize("UTC")
     if field.type is FieldType.DECIMAL:
-        scale = 10 ** field.scale
-        whole = 10 ** max(0, min(field.precision - field.scale - 1, 6))
-        cents = rng.integers(0, whole * scale, rows)
-        if "ratio" in field.rules:
-            cents = rng.integers(0, 100 * scale, rows)
-        whole_part = pd.Series(cents // scale, dtype="int64").astype("str")
-        text = whole_part if not field.scale else (
-            whole_part + "." + pd.Series(cents % scale, dtype="int64").astype("str")
-            .str.zfill(field.scale))
-        dtype = pa.decimal128(field.precision, field.scale)
-        array = pa.array(text.to_numpy(dtype=object), pa.string()).cast(dtype)
-        return pd.Series(array, dtype=pd.ArrowDtype(dtype))
+        return _decimal_column(field, rows, rng)
     if field.type is FieldType.INTEGER:
         low, high = (2015, 2024) if "year" in field.rules else (0, 1000)
         return pd.Series(rng.integers(low, high, rows), dtype="Int64")
     if field.type is FieldType.BOOLEAN:
         return pd.Series(rng.integers(0, 2, rows).astype(bool), dtype="boolean")
     raise ValueError(f"no sample for {field.name} of type {field.type}")
+
+
+def _code_or_list_column(field: FieldSpec, rows: int, rng: np.random.Generator) -> pd.Series:
+    """Codes of the field's table; a list joins ``min_items`` of them (or of made-up items)."""
+    count = max(field.min_items or 1, 1)
+    if field.code_table is None:  # a list of free items
+        items = [f"{field.zh}{k}" for k in range(count)]
+        return pd.Series([LIST_SEPARATOR.join(items)] * rows, dtype="str")
+    codes = np.asarray(sorted(code_table(field.code_table).codes), dtype=object)
+    if field.type is FieldType.CODE:
+        return pd.Series(codes[rng.integers(0, len(codes), rows)], dtype="str")
+    parts = [pd.Series(codes[rng.integers(0, len(codes), rows)], dtype="str")
+             for _ in range(count)]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + LIST_SEPARATOR + part
+    return joined
+
+
+def _decimal_column(field: FieldSpec, rows: int, rng: np.random.Generator) -> pd.Series:
+    """Exact decimals within the field's precision (a ratio stays under 100)."""
+    scale = 10 ** field.scale
+    whole = 10 ** max(0, min(field.precision - field.scale - 1, 6))
+    cents = rng.integers(0, whole * scale, rows)
+    if "ratio" in field.rules:
+        cents = rng.integers(0, 100 * scale, rows)
+    whole_part = pd.Series(cents // scale, dtype="int64").astype("str")
+    text = whole_part if not field.scale else (
+        whole_part + "." + pd.Series(cents % scale, dtype="int64").astype("str")
+        .str.zfill(field.scale))
+    dtype = pa.decimal128(field.precision, field.scale)
+    array = pa.array(text.to_numpy(dtype=object), pa.string()).cast(dtype)
+    return pd.Series(array, dtype=pd.ArrowDtype(dtype))
 
 
 def sample_frame(spec: DataSetSpec, rows: int, seed: int = 0) -> pd.DataFrame:
@@ -204,6 +213,17 @@ def _invalid(field: FieldSpec, rule: str | None):
     return "X!"
 
 
+def _meet_condition(frame: pd.DataFrame, when: dict, row: int) -> None:
+    """Make a conditional rule's condition hold on row ``row``."""
+    column = when["when_column"]
+    if when.get("when_in"):
+        frame.loc[row, column] = when["when_in"][0]
+    elif when.get("when_contains"):
+        frame.loc[row, column] = when["when_contains"]
+    elif when.get("when_present") is not None:
+        frame.loc[row, column] = "X" if when["when_present"] else None
+
+
 def break_rule(frame: pd.DataFrame, spec: DataSetSpec, meta: dict, row: int) -> None:
     """Change row ``row`` of a valid sample ``frame`` (RangeIndex) so it breaks the rule ``meta``
     (one expectation's meta from ``expectations.suites``). Other rules may break too."""
@@ -213,15 +233,8 @@ def break_rule(frame: pd.DataFrame, spec: DataSetSpec, meta: dict, row: int) -> 
 
     fields = {f.name: f for f in all_fields(spec)}
     kind, names = meta["kind"], meta["fields"]
-    when = meta.get("when")
-    if when:  # make the condition hold
-        column = when["when_column"]
-        if when.get("when_in"):
-            frame.loc[row, column] = when["when_in"][0]
-        elif when.get("when_contains"):
-            frame.loc[row, column] = when["when_contains"]
-        elif when.get("when_present") is not None:
-            frame.loc[row, column] = "X" if when["when_present"] else None
+    if meta.get("when"):
+        _meet_condition(frame, meta["when"], row)
     name = names[0]
     field = fields[name]
     if kind in ("REQUIRED", "REQUIREDWHEN"):

@@ -17,11 +17,9 @@ import pyarrow.compute as pc
 
 from schemas.catalog import all_fields, dataset
 from schemas.code_tables import code_table
+from schemas.frames import LOAD_QUARANTINE_COLUMNS
 from schemas.model import DataSetSpec, FieldSpec, FieldType
 from warehouse.load import LoadRequest
-
-_EMPTY_QUARANTINE = ("rule_id", "family", "field", "message_zh", "message_en", "raw_value",
-                     "_source_ref", "_source_hash", "record")
 
 
 def _digits(numbers: np.ndarray, width: int) -> pd.Series:
@@ -114,7 +112,8 @@ def raw_frame(rows: pd.DataFrame, width: int | None = None) -> pd.DataFrame:
 
 
 def empty_quarantine() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="str") for c in _EMPTY_QUARANTINE})
+    """A quarantine frame with no rows, in the load request's shape."""
+    return pd.DataFrame({c: pd.Series([], dtype="str") for c in LOAD_QUARANTINE_COLUMNS})
 
 
 def quarantine_frame(rows: pd.DataFrame, rule_id: str = "09.required:punish_action_name",

@@ -1,0 +1,1 @@
+"""Test helpers of the validation stage: valid sample frames and ways to break each rule."""

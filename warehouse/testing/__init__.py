@@ -1,0 +1,1 @@
+"""Test helpers of the warehouse: synthetic standard frames and load requests."""
