@@ -16,7 +16,7 @@ import pytest
 
 import schemas.rules.dates as dates
 from expectations.testing.samples import sample_frame
-from expectations.validate import validate
+from expectations.validate import validate_frame
 from schemas.catalog import dataset
 from schemas.rules.dates import NOT_FUTURE_LATE, check_not_future, today_in_china
 
@@ -64,7 +64,7 @@ def test_a_decision_dated_today_in_china_passes_at_2030_utc(frozen_clock):
         pd.to_datetime([CHINA_DAY, CHINA_DAY + dt.timedelta(days=1), UTC_DAY]),
         dtype=frame["punish_decision_date"].dtype)
 
-    outcome = validate(frame, SPEC)
+    outcome = validate_frame(frame, SPEC)
 
     quarantine = outcome.quarantine
     assert quarantine.loc[quarantine["rule_id"] == NOT_FUTURE, "row"].tolist() == [1], (
