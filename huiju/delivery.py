@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from connectors.base import Destination
 from connectors.platforms import PLATFORMS, DeliveryError, PlatformClient, PlatformConfig
 from schemas.platforms import PayloadError, Resource, build_payload, load_platforms, publicity_end
+from warehouse.bulk import pause_point
 from warehouse.outbox import (
     LOAD,
     Outcome,
@@ -86,6 +87,33 @@ def division_code(department_code: str, divisions: dict[str, str] | None = None)
     return prefix if prefix.isdigit() else None
 
 
+def department_divisions() -> dict[str, str]:
+    """Division code by department code, from the department files (none: an empty map)."""
+    from huiju.departments import load_departments
+    from huiju.settings import load_settings
+
+    folder = load_settings().departments_dir
+    if not folder.is_dir():
+        return {}
+    return {d.code: d.division_code for d in load_departments(folder)}
+
+
+def summary_table(runs: list[DeliveryRun]):
+    """Per platform: sent in this run, and the outbox's acknowledged / rejected / withheld /
+    pending after it (a rich Table, for ``huiju deliver`` and the demo)."""
+    from rich.table import Table
+
+    grid = Table("platform", "sent", "acknowledged", "rejected", "withheld", "pending",
+                 "expired withdrawals", "requests", "retries", title="delivery")
+    for run in runs:
+        totals = run.totals
+        grid.add_row(run.platform, str(run.sent), str(totals.get("acknowledged", 0)),
+                     str(totals.get("rejected", 0)), str(totals.get("withheld", 0)),
+                     str(totals.get("pending", 0)), str(run.expired), str(run.requests),
+                     str(run.retries))
+    return grid
+
+
 def deliver(engine: sa.Engine, platform: str, *, client: Destination | None = None,
             department: str | None = None, as_of: date | None = None,
             divisions: dict[str, str] | None = None,
@@ -98,6 +126,8 @@ def deliver(engine: sa.Engine, platform: str, *, client: Destination | None = No
     as_of = as_of or datetime.now(UTC).date()
     resources = _resources(platform)
     client = client or PlatformClient(PlatformConfig.from_env(platform))
+    # One round is one request per resource: a batch that fails loses no other answers.
+    chunk = client.config.batch_size if isinstance(client, PlatformClient) else CHUNK
     run = DeliveryRun(platform)
     publicity = [Route(platform, r.name, True) for r in resources.values() if r.publicity]
     with platform_lock(engine, platform):
@@ -105,7 +135,7 @@ def deliver(engine: sa.Engine, platform: str, *, client: Destination | None = No
             run.expired += enqueue_expired(engine, route, as_of, _now(), department)
         after = 0
         while True:
-            messages = pending(engine, platform, limit=CHUNK, after=after, department=department)
+            messages = pending(engine, platform, limit=chunk, after=after, department=department)
             if not messages:
                 break
             after = messages[-1]["message_id"]
@@ -170,6 +200,7 @@ def _send_chunk(engine: sa.Engine, client: Destination, resources: dict[str, Res
         setattr(run, outcome.status, getattr(run, outcome.status) + 1)
     mark_sent(engine, [m["message_id"] for items in outgoing.values() for m, *_ in items],
               _now())
+    pause_point("deliver-sent")  # crash tests: counted as sent, not yet sent
     for resource_name, items in outgoing.items():
         try:
             answers = client.send(resource_name, [record for _, record, _, _ in items])
@@ -177,6 +208,7 @@ def _send_chunk(engine: sa.Engine, client: Destination, resources: dict[str, Res
             run.error = str(error)
             _log.warning("delivery to %s stopped: %s", run.platform, error)
             return False
+        pause_point("deliver-answered")  # crash tests: accepted, the answer not yet stored
         run.sent += len(items)
         outcomes = [Outcome(message, "acknowledged" if answer.ok else "rejected",
                             receipt=answer.receipt, errors=answer.errors, publicity_end=end,

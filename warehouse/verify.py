@@ -185,7 +185,8 @@ def verify_delivery(engine: sa.Engine, *, department: str | None = None,
                     outbox.c.source_system == found.c.source_system,
                     outbox.c.batch_id == found.c.batch_id, outbox.c.cause == LOAD)
                 due, missing = conn.execute(sa.select(
-                    sa.func.count(), sa.func.count().filter(~enqueued)).where(*where)).one()
+                    sa.func.count(), sa.func.count().filter(~enqueued)).select_from(found)
+                    .where(*where)).one()
                 mine = [outbox.c.platform == route.platform,
                         outbox.c.resource == route.resource, outbox.c.dataset == name]
                 if department:
