@@ -441,11 +441,12 @@ def status_counts(engine: sa.Engine, *, platform: str | None = None,
     if department:
         where.append(outbox.c.department_code == department)
     counts: dict[str, dict[str, int]] = {}
+    # a literal, not a bound 0: PostgreSQL must see the same expression in GROUP BY
+    was_sent = outbox.c.attempts > sa.literal_column("0")
     with engine.connect() as conn:
         for name, status, sent, number in conn.execute(
-                sa.select(outbox.c.platform, outbox.c.status, outbox.c.attempts > 0,
-                          sa.func.count()).where(*where)
-                .group_by(outbox.c.platform, outbox.c.status, outbox.c.attempts > 0)):
+                sa.select(outbox.c.platform, outbox.c.status, was_sent, sa.func.count())
+                .where(*where).group_by(outbox.c.platform, outbox.c.status, was_sent)):
             figures = counts.setdefault(name, {s: 0 for s in ("sent", "pending", *SETTLED)})
             figures[status] += number
             if sent:
