@@ -203,3 +203,12 @@ def test_a_rejection_shows_in_quarantine_until_a_correction_is_accepted(warehous
     assert resolved["resolved_message_id"] is not None
     assert main(["quarantine", "list", "--department", "620000-TEST"]) == 0
     assert "CF_FRDB" not in capsys.readouterr().out
+
+    # the record's chain goes on to the platform: the rejected version, then the receipt
+    monkeypatch.setenv("COLUMNS", "300")
+    assert main(["trace", "620000-TEST:2", "--url", url]) == 0
+    traced = capsys.readouterr().out
+    receipt = messages(engine).query("record_id == '620000-TEST:2' and status == "
+                                     "'acknowledged'")["receipt"].item()
+    assert "platform deliveries" in traced and receipt in traced
+    assert "platform rejections" in traced and "CF_FRDB" in traced and "resolved" in traced
