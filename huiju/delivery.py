@@ -114,6 +114,23 @@ def summary_table(runs: list[DeliveryRun]):
     return grid
 
 
+def deliver_task(platform: str, department: str | None = None) -> dict:
+    """Deliver to ``platform`` against the configured warehouse (the DAG task); its summary."""
+    from huiju.settings import load_settings
+    from warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(load_settings().warehouse_url)
+    try:
+        run = deliver(engine, platform, department=department,
+                      divisions=department_divisions())
+    finally:
+        engine.dispose()
+    _log.info("delivered to %s: %d sent, outbox %s", platform, run.sent, run.totals)
+    return {"platform": platform, "sent": run.sent, "acknowledged": run.acknowledged,
+            "rejected": run.rejected, "withheld": run.withheld, "expired": run.expired,
+            "error": run.error, "totals": run.totals}
+
+
 def deliver(engine: sa.Engine, platform: str, *, client: Destination | None = None,
             department: str | None = None, as_of: date | None = None,
             divisions: dict[str, str] | None = None,
