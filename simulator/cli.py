@@ -30,11 +30,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="delay of a slow answer (default 1.0)")
     parser.add_argument("--shapes", default=None,
                         help="folder of platform shape files (default: schemas/platforms/)")
+    parser.add_argument("--leads", type=int, default=20,
+                        help="leads in the national feed at start (default 20)")
+    parser.add_argument("--leads-per-minute", type=float, default=2.0,
+                        help="new leads per minute after that (default 2)")
+    parser.add_argument("--tasks", type=int, default=3,
+                        help="joint-supervision tasks in the feed at start (default 3)")
+    parser.add_argument("--ledger", default=None, metavar="FILE",
+                        help="keep the ledgers in this SQLite file across restarts "
+                             "(default: in memory)")
     parser.add_argument("--verbose", action="store_true", help="log each request on stderr")
 
 
 def serve(args: argparse.Namespace) -> int:
     """Run the simulator until interrupted. The first line on stdout is the bound URL."""
+    from simulator.leads import LeadFeed
     from simulator.server import SimulatorServer
 
     token = args.token or os.environ.get(TOKEN_ENV)
@@ -46,7 +56,10 @@ def serve(args: argparse.Namespace) -> int:
                          kinds=tuple(k.strip() for k in args.faults.split(",") if k.strip()),
                          retry_after=args.retry_after, slow_seconds=args.slow_seconds)
         server = SimulatorServer(token=token, host=args.host, port=args.port, faults=plan,
-                                 shapes_dir=args.shapes, verbose=args.verbose).bind()
+                                 shapes_dir=args.shapes, verbose=args.verbose,
+                                 ledger_path=args.ledger,
+                                 feed=LeadFeed(args.seed, leads=args.leads, tasks=args.tasks,
+                                               leads_per_minute=args.leads_per_minute)).bind()
     except (ValueError, OSError) as error:   # ShapeError is a ValueError
         sys.stderr.write(f"simulator: {error}\n")
         return 2
@@ -56,7 +69,7 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdout.write("resources: " + "; ".join(f"{p}: {', '.join(r) or '(none)'}"
                                                for p, r in served.items()) + "\n")
     sys.stdout.flush()
-    if not any(served.values()):
+    if not server.shape_file_resources:
         sys.stderr.write("simulator: no shape files found; every POST answers 404\n")
     try:
         server.serve_forever()

@@ -72,11 +72,24 @@ class LedgerRecordOut(BaseModel):
     payload: dict[str, Any] | None = Field(None, description="only with ?payloads=1")
 
 
+class LedgerSummaryOut(BaseModel):
+    """Counts over the ledger's (filtered) keys."""
+
+    keys: int
+    active: int
+    superseded: int
+    withdrawn: int
+    accepted: int = Field(description="sum of accepted: equals keys when nothing was "
+                                      "accepted twice")
+    received: int = Field(description="sum of received: above keys when senders retried")
+
+
 class LedgerOut(BaseModel):
     """``GET /_ledger/{platform}``."""
 
     platform: str
-    records: list[LedgerRecordOut]
+    records: list[LedgerRecordOut] = Field(description="empty with ?records=0")
+    summary: LedgerSummaryOut
     requests: int = Field(description="authenticated API requests to this platform")
     rejected: int = Field(description="records rejected by the schema check")
     faults: dict[str, int] = Field(description="faults injected, by kind")
@@ -87,3 +100,48 @@ class ProblemOut(BaseModel):
 
     error: str
     details: list[dict[str, Any]] | None = None
+
+
+class LeadOut(BaseModel):
+    """One complaint, tip-off or risk lead of the national feed."""
+
+    lead_id: str = Field(description="complaint_id or risk_warning_id")
+    lead_type: Literal["complaint", "risk_lead"] = Field(description="its standard data set")
+    sequence: int = Field(description="position in the feed, from 1")
+    record: dict[str, Any] = Field(description="the data set's fields (standard names) "
+                                               "without the disposition fields")
+    published_at: str = Field(description="when it became visible (ISO, +08:00)")
+
+
+class LeadPage(BaseModel):
+    """``GET /api/national/leads``."""
+
+    leads: list[LeadOut]
+    next_cursor: str = Field(description="resume here; the same cursor when nothing is new")
+    has_more: bool
+
+
+class TaskOut(BaseModel):
+    """One joint-supervision (联合监管) task message."""
+
+    task_no: str
+    units: list[str] = Field(description="participating units (unionDeptName)")
+    message: str = Field(description="base64 of the UTF-8 XML superviseData message")
+    published_at: str
+
+
+class TaskPage(BaseModel):
+    """``GET /api/national/joint-tasks``."""
+
+    tasks: list[TaskOut]
+    next_cursor: str
+    has_more: bool
+
+
+class FeedStatus(BaseModel):
+    """``GET /_feeds`` and ``POST /_feeds/publish``."""
+
+    leads: int = Field(description="leads visible now")
+    tasks: int = Field(description="tasks visible now")
+    requests: int | None = None
+    faults: dict[str, int] | None = None

@@ -12,8 +12,11 @@ from simulator.models import (
     BATCH_ADAPTER,
     MAX_BATCH,
     BatchOut,
+    FeedStatus,
+    LeadPage,
     LedgerOut,
     ProblemOut,
+    TaskPage,
 )
 from simulator.shapes import PLATFORM_NAMES, PLATFORMS, ResourceShape
 
@@ -46,11 +49,42 @@ def payload_schema(resource: ResourceShape) -> dict[str, Any]:
             "required": [f.code for f in resource.fields if f.required]}
 
 
+def feed_paths() -> dict[str, Any]:
+    """The national feeds (leads, joint-supervision tasks) and their test controls."""
+    page = [{"name": "cursor", "in": "query", "schema": {"type": "string"},
+             "description": "next_cursor of the previous page (absent: from the start)"},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                        "maximum": 500, "default": 100}}]
+    errors = {code: _json("ProblemOut", what) for code, what in (
+        ("400", "bad cursor or limit"), ("401", "missing or wrong bearer token"),
+        ("429", "throttled (injected); Retry-After"), ("500", "injected"),
+        ("503", "injected"))}
+    return {
+        "/api/national/leads": {"get": {
+            "operationId": "leads", "security": [{"bearer": []}], "parameters": page,
+            "summary": "国家互联网+监管系统: complaints, tip-offs and risk leads, oldest first",
+            "responses": {"200": _json("LeadPage", "a page of leads"), **errors}}},
+        "/api/national/joint-tasks": {"get": {
+            "operationId": "joint_tasks", "security": [{"bearer": []}], "parameters": page,
+            "summary": "国家互联网+监管系统: joint-supervision task messages, oldest first",
+            "responses": {"200": _json("TaskPage", "a page of tasks"), **errors}}},
+        "/_feeds": {"get": {"operationId": "feeds", "summary": "Feed counts (no auth)",
+                            "responses": {"200": _json("FeedStatus", "counts")}}},
+        "/_feeds/publish": {"post": {
+            "operationId": "publish", "summary": "Make more leads/tasks visible now (no auth)",
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "properties": {"leads": {"type": "integer", "minimum": 0},
+                                                 "tasks": {"type": "integer", "minimum": 0}}}}}},
+            "responses": {"200": _json("FeedStatus", "counts now")}}},
+    }
+
+
 def build_openapi(shapes: dict[str, dict[str, ResourceShape]],
                   extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document served at ``GET /openapi.json``."""
     _, components = models_json_schema(
-        [(m, "serialization") for m in (BatchOut, LedgerOut, ProblemOut)], ref_template=_REF)
+        [(m, "serialization") for m in (BatchOut, LedgerOut, ProblemOut, LeadPage, TaskPage,
+                                         FeedStatus)], ref_template=_REF)
     schemas = dict(components.get("$defs", {}))
     batch = BATCH_ADAPTER.json_schema(ref_template=_REF)
     schemas.update(batch.pop("$defs", {}))
@@ -90,7 +124,9 @@ def build_openapi(shapes: dict[str, dict[str, ResourceShape]],
             {"name": "platform", "in": "path", "required": True,
              "schema": {"type": "string", "enum": list(PLATFORMS)}},
             {"name": "record_id", "in": "query", "schema": {"type": "string"}},
-            {"name": "payloads", "in": "query", "schema": {"type": "integer", "enum": [0, 1]}}],
+            {"name": "payloads", "in": "query", "schema": {"type": "integer", "enum": [0, 1]}},
+            {"name": "records", "in": "query", "schema": {"type": "integer", "enum": [0, 1]},
+             "description": "0: only the summary and counters"}],
         "responses": {"200": _json("LedgerOut", "the ledger"),
                       "404": _json("ProblemOut", "no such platform")}}}
     paths["/_health"] = {"get": {"operationId": "health", "summary": "Liveness (no auth)",

@@ -13,6 +13,7 @@ server cannot produce on demand.
 from __future__ import annotations
 
 import hmac
+import importlib
 import json
 import socket
 import sys
@@ -26,14 +27,18 @@ from urllib.parse import parse_qs, urlparse
 from pydantic import ValidationError
 
 from simulator.faults import FaultPlan, FaultStream
+from simulator.leads import LeadFeed
 from simulator.ledger import PlatformLedger
 from simulator.models import BATCH_ADAPTER, MAX_BATCH
-from simulator.openapi import build_openapi
+from simulator.openapi import build_openapi, feed_paths
 from simulator.shapes import PLATFORMS, ResourceShape, load_shapes
+from simulator.store import LedgerStore
 
 __all__ = ["MAX_BODY_BYTES", "SimulatorServer"]
 
 MAX_BODY_BYTES = 64 * 1024 * 1024   # a body above this is refused (413) without parsing
+MAX_PAGE = 500                      # leads or tasks per page of the feeds
+FEED_ROUTES = {"/api/national/leads": "leads", "/api/national/joint-tasks": "tasks"}
 
 
 class SimulatorServer:
@@ -42,6 +47,7 @@ class SimulatorServer:
 
     def __init__(self, *, token: str, host: str = "127.0.0.1", port: int = 0,
                  faults: FaultPlan | None = None, shapes_dir: Path | str | None = None,
+                 feed: LeadFeed | None = None, ledger_path: Path | str | None = None,
                  verbose: bool = False) -> None:
         if not token:
             raise ValueError("the simulator needs a token")
@@ -50,9 +56,19 @@ class SimulatorServer:
         self.faults = faults or FaultPlan()
         self.verbose = verbose
         self.shapes: dict[str, dict[str, ResourceShape]] = load_shapes(shapes_dir)
-        self.ledgers = {name: PlatformLedger(name) for name in PLATFORMS}
+        self.shape_file_resources = sum(len(r) for r in self.shapes.values())
+        # the leads feed and what goes back to it (issue 13); a national shape file may
+        # declare dispositions / joint-feedback itself, the feed's checks still apply
+        self.feed = feed or LeadFeed(self.faults.seed)
+        national = self.shapes["national"]
+        for name, resource in self.feed.resources().items():
+            national[name] = self.feed.attach(national[name]) if name in national else resource
+        self.store = LedgerStore(ledger_path) if ledger_path else None
+        self.ledgers = {name: PlatformLedger(name, self.store) for name in PLATFORMS}
         self.streams = {name: FaultStream(self.faults, name) for name in PLATFORMS}
-        self.openapi = json.dumps(build_openapi(self.shapes), ensure_ascii=False).encode()
+        self.feed_stream = FaultStream(self.faults, "national-feed")
+        self.openapi = json.dumps(build_openapi(self.shapes, feed_paths()),
+                                  ensure_ascii=False).encode()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -67,6 +83,10 @@ class SimulatorServer:
     def bind(self) -> SimulatorServer:
         """Open the listening socket (``url`` is known from here on)."""
         self._server = _Server((self.host, self.port), _handler(self))
+        # the identifier rules (numpy) take seconds to import: load them while the first
+        # requests, which rarely read the feeds, are already answered
+        threading.Thread(target=importlib.import_module, args=("simulator.identifiers",),
+                         daemon=True).start()
         return self
 
     def serve_forever(self) -> None:
@@ -90,6 +110,9 @@ class SimulatorServer:
                 self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
@@ -131,7 +154,7 @@ def _handler(sim: SimulatorServer) -> type[BaseHTTPRequestHandler]:
                 try:
                     self.connection.shutdown(socket.SHUT_RDWR)
                 except OSError:
-                    pass
+                    pass   # the client hung up first: the connection is gone either way
                 return
             payload = body if isinstance(body, bytes) else \
                 json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -151,17 +174,70 @@ def _handler(sim: SimulatorServer) -> type[BaseHTTPRequestHandler]:
                     p: sorted(sim.shapes[p]) for p in PLATFORMS}}, None
             if url.path == "/openapi.json":
                 return 200, sim.openapi, None
+            if url.path == "/_feeds":
+                return 200, sim.feed.status(), None
+            if url.path in FEED_ROUTES:
+                return self._feed(FEED_ROUTES[url.path], query)
             if len(parts) == 2 and parts[0] == "_ledger":
                 ledger = sim.ledgers.get(parts[1])
                 if ledger is None:
                     return 404, {"error": f"no platform {parts[1]!r}"}, None
                 return 200, ledger.snapshot(record_id=query.get("record_id"),
-                                            with_payload=query.get("payloads") == "1"), None
+                                            with_payload=query.get("payloads") == "1",
+                                            with_records=query.get("records") != "0"), None
             return 404, {"error": f"no route GET {url.path}"}, None
+
+        def _feed(self, kind: str, query: dict[str, str]
+                  ) -> tuple[int, Any, dict[str, str] | None]:
+            if not sim.authorised(self.headers.get("Authorization")):
+                return 401, {"error": "missing or wrong bearer token"}, \
+                    {"WWW-Authenticate": "Bearer"}
+            cursor, limit = query.get("cursor") or "0", query.get("limit") or "100"
+            if not cursor.isdigit() or not limit.isdigit() \
+                    or not 1 <= int(limit) <= MAX_PAGE:
+                return 400, {"error": f"cursor must be one this feed returned and limit "
+                                      f"1..{MAX_PAGE}"}, None
+            fault = sim.feed_stream.next()
+            sim.feed.count_request(fault)
+            status = self._fault_before(fault)
+            if status is not None:
+                return status
+            page = sim.feed.page(kind, cursor, int(limit))
+            if fault == "lost_response":
+                raise _Drop
+            return 200, page, None
+
+        def _fault_before(self, fault: str | None
+                          ) -> tuple[int, Any, dict[str, str] | None] | None:
+            """The answer a fault gives instead of processing (None: go on processing)."""
+            if fault == "dropped":
+                raise _Drop
+            if fault == "server_error":
+                return 500, {"error": "internal server error (injected)"}, None
+            if fault == "unavailable":
+                return 503, {"error": "service unavailable (injected)"}, None
+            if fault == "throttled":
+                return 429, {"error": "too many requests (injected)"}, \
+                    {"Retry-After": str(sim.faults.retry_after)}
+            if fault == "slow":
+                time.sleep(sim.faults.slow_seconds)
+            return None
+
+        def _publish(self, length: int) -> tuple[int, Any, dict[str, str] | None]:
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+                leads, tasks = int(body.get("leads", 0)), int(body.get("tasks", 0))
+            except (ValueError, TypeError, AttributeError):
+                return 400, {"error": 'body must be {"leads": n, "tasks": n}'}, None
+            if leads < 0 or tasks < 0:
+                return 400, {"error": "counts must not be negative"}, None
+            return 200, sim.feed.publish(leads, tasks), None
 
         def _post(self, url) -> tuple[int, Any, dict[str, str] | None]:
             parts = url.path.strip("/").split("/")
             length = int(self.headers.get("Content-Length") or 0)
+            if url.path == "/_feeds/publish":
+                return self._publish(length)
             if len(parts) != 3 or parts[0] != "api":
                 self._discard(length)
                 return 404, {"error": f"no route POST {url.path}"}, None
@@ -191,17 +267,9 @@ def _handler(sim: SimulatorServer) -> type[BaseHTTPRequestHandler]:
             if sim.verbose:
                 sys.stderr.write(f"POST {url.path} {len(batch['records'])} records "
                                  f"fault={fault}\n")
-            if fault == "dropped":
-                raise _Drop
-            if fault == "server_error":
-                return 500, {"error": "internal server error (injected)"}, None
-            if fault == "unavailable":
-                return 503, {"error": "service unavailable (injected)"}, None
-            if fault == "throttled":
-                return 429, {"error": "too many requests (injected)"}, \
-                    {"Retry-After": str(sim.faults.retry_after)}
-            if fault == "slow":
-                time.sleep(sim.faults.slow_seconds)
+            status = self._fault_before(fault)
+            if status is not None:
+                return status
             results = sim.ledgers[platform].receive(resource, batch["records"])
             if fault == "lost_response":
                 raise _Drop

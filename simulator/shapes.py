@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources as importlib_resources
@@ -57,6 +58,9 @@ class ResourceShape:
     dataset: str | None
     fields: tuple[FieldShape, ...]
     zh: str | None = None
+    # checks beyond the field shapes (e.g. "this lead exists"), run when the fields pass
+    extra_check: Callable[[dict[str, Any]], list[RecordError]] | None = field(
+        default=None, compare=False, repr=False)
     by_code: dict[str, FieldShape] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,27 +84,9 @@ def default_shapes_dir() -> Path:
     return Path(str(importlib_resources.files("schemas"))) / "platforms"
 
 
-def load_shapes(directory: Path | str | None = None) -> dict[str, dict[str, ResourceShape]]:
-    """``{platform: {resource name: ResourceShape}}`` for the three platforms, read from the
-    ``*.yaml`` files of ``directory`` (default: ``schemas/platforms/``). A platform without a
-    file has no resources (every POST to it answers 404); a malformed file raises ShapeError."""
-    directory = Path(directory) if directory is not None else default_shapes_dir()
-    shapes: dict[str, dict[str, ResourceShape]] = {name: {} for name in PLATFORMS}
-    if not directory.is_dir():
-        return shapes
-    for path in sorted(directory.glob("*.yaml")):
-        platform, resources = _read_file(path)
-        if shapes[platform]:
-            raise ShapeError(f"{path}: platform {platform!r} is declared by another file too")
-        shapes[platform] = resources
-    return shapes
-
-
-def _read_file(path: Path) -> tuple[str, dict[str, ResourceShape]]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ShapeError(f"{path}: not valid YAML ({error})") from error
+def read_shape_document(path: Path, document: Any) -> tuple[str, dict[str, ResourceShape]]:
+    """The platform and resources of one parsed shape document (``path`` names it in
+    errors)."""
     if not isinstance(document, dict):
         raise ShapeError(f"{path}: expected a mapping with 'platform' and 'resources'")
     platform = document.get("platform")
@@ -114,9 +100,45 @@ def _read_file(path: Path) -> tuple[str, dict[str, ResourceShape]]:
         if name in resources:
             raise ShapeError(f"{path}: resource {name!r} declared twice")
         fields = tuple(_read_field(path, name, item) for item in entry.get("fields") or [])
+        codes = [f.code for f in fields]
+        if len(set(codes)) != len(codes):
+            twice = sorted({c for c in codes if codes.count(c) > 1})
+            raise ShapeError(f"{path}: resource {name}: field codes declared twice: {twice}")
         resources[name] = ResourceShape(platform, name, entry.get("dataset"), fields,
                                         zh=entry.get("zh"))
     return platform, resources
+
+
+def load_shapes(directory: Path | str | None = None) -> dict[str, dict[str, ResourceShape]]:
+    """``{platform: {resource name: ResourceShape}}`` for the three platforms, read from the
+    ``*.yaml`` files of ``directory`` (default: ``schemas/platforms/``) that have a
+    ``platform`` key. A platform without a file has no resources (every POST to it answers
+    404); a malformed shape file raises ShapeError naming the file and field."""
+    directory = Path(directory) if directory is not None else default_shapes_dir()
+    shapes: dict[str, dict[str, ResourceShape]] = {name: {} for name in PLATFORMS}
+    if not directory.is_dir():
+        return shapes
+    for path in sorted(directory.glob("*.yaml")):
+        read = _read_file(path)
+        if read is None:
+            continue
+        platform, resources = read
+        if shapes[platform]:
+            raise ShapeError(f"{path}: platform {platform!r} is declared by another file too")
+        shapes[platform] = resources
+    return shapes
+
+
+def _read_file(path: Path) -> tuple[str, dict[str, ResourceShape]] | None:
+    """A shape file's platform and resources; None for another YAML file of the folder
+    (one without ``platform``, such as the publicity rules)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ShapeError(f"{path}: not valid YAML ({error})") from error
+    if not isinstance(document, dict) or "platform" not in document:
+        return None
+    return read_shape_document(path, document)
 
 
 def _read_field(path: Path, resource: str, item: Any) -> FieldShape:
@@ -142,21 +164,20 @@ def _read_field(path: Path, resource: str, item: Any) -> FieldShape:
     return FieldShape(code, kind, max_length, bool(item.get("required", False)), condition)
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def check_payload(resource: ResourceShape, payload: Any) -> list[RecordError]:
     """The reasons ``resource``'s platform refuses ``payload`` (an ``i``/``u`` record's
     fields); empty when it is acceptable."""
     if not isinstance(payload, dict):
         return [RecordError("payload", None, "记录内容须为对象 (payload must be a JSON object)")]
-    errors = [RecordError("unknown_field", code, f"未定义的字段 {code} (no such field in "
-                                                 f"{resource.platform}/{resource.name})")
-              for code in payload if code not in resource.by_code]
+    errors = []
+    if not payload.keys() <= resource.by_code.keys():
+        errors = [RecordError("unknown_field", code, f"未定义的字段 {code} (no such field in "
+                                                     f"{resource.platform}/{resource.name})")
+                  for code in payload if code not in resource.by_code]
+    # this loop is the simulator's hot path (bench_simulator): the common cases come first
     for shape in resource.fields:
         value = payload.get(shape.code)
-        if _blank(value):
+        if value is None or value == "" or (type(value) is str and value.isspace()):
             if shape.required:
                 errors.append(RecordError("required", shape.code,
                                           f"必填字段 {shape.code} 缺失 (required field missing)"))
@@ -168,15 +189,18 @@ def check_payload(resource: ResourceShape, payload: Any) -> list[RecordError]:
                         f"{other} 为 {payload.get(other)} 时 {shape.code} 必填 "
                         f"(required when {other} is {payload.get(other)})"))
             continue
-        problem = _type_problem(shape.type, value)
-        if problem:
-            errors.append(RecordError("type", shape.code, f"{shape.code} {problem}"))
-            continue
+        if shape.type != "string" or type(value) is not str:
+            problem = _type_problem(shape.type, value)
+            if problem:
+                errors.append(RecordError("type", shape.code, f"{shape.code} {problem}"))
+                continue
         if shape.max_length is not None and len(str(value)) > shape.max_length:
             errors.append(RecordError(
                 "max_length", shape.code,
                 f"{shape.code} 长度 {len(str(value))} 超过 {shape.max_length} "
                 f"(longer than {shape.max_length} characters)"))
+    if not errors and resource.extra_check is not None:
+        errors = resource.extra_check(payload)
     return errors
 
 

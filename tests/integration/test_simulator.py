@@ -96,7 +96,8 @@ def ledger(base: str, platform: str = "creditchina", **params: str) -> dict:
 def test_health_lists_the_resources_of_the_shape_files(url):
     health = requests.get(f"{url}/_health", timeout=5).json()
     assert health == {"status": "ok",
-                      "platforms": {"national": ["penalty"], "gsxt": [], "creditchina": ["CF"]}}
+                      "platforms": {"national": ["dispositions", "joint-feedback", "penalty"],
+                                    "gsxt": [], "creditchina": ["CF"]}}
 
 
 def test_token_is_required(url):
@@ -179,6 +180,8 @@ def test_update_supersedes_and_withdrawal_withdraws(url):
     entries = ledger(url, record_id="sup-r", payloads="1")["records"]
     assert {e["key"]: e["state"] for e in entries} == {
         "sup-v1": "superseded", "sup-v2": "withdrawn", "sup-v3": "withdrawn"}
+    assert ledger(url, record_id="sup-r")["summary"] == {
+        "keys": 3, "active": 0, "superseded": 1, "withdrawn": 2, "accepted": 3, "received": 3}
     assert [e["operation"] for e in entries] == ["i", "u", "d"]
     assert entries[1]["payload"]["CF_FK"] == "0.300000"
     # the same record id on another platform is another record
@@ -223,6 +226,9 @@ def test_concurrent_senders_get_each_key_accepted_once(url):
     entries = [e for e in ledger(url)["records"] if e["key"].startswith("conc-")]
     assert len(entries) == 200
     assert {(e["accepted"], e["received"]) for e in entries} == {(1, 6)}
+    summary = ledger(url, records="0")
+    assert summary["records"] == [] and summary["summary"]["keys"] >= 200
+    assert summary["summary"]["accepted"] == summary["summary"]["keys"]
 
 
 def test_openapi_document_lists_the_routes(url):
@@ -311,3 +317,22 @@ def test_faults_are_seeded(shapes):
     assert first != other
     assert set(faults) == set(FAULT_KINDS)   # 40 draws at 50 % meet every kind with seed 11
     assert sum(faults.values()) == 40 - first.count("200") + faults["slow"]
+
+
+def test_a_ledger_file_survives_a_restart(shapes, tmp_path):
+    path = str(tmp_path / "ledger" / "sim.db")
+    with simulator_process(token=TOKEN, shapes=shapes, args=["--ledger", path]) as base:
+        first = send(base, [record("keep-1", "keep-r"),
+                            record("keep-2", "keep-r", "u", penalty(CF_FK="1.000000"))])
+        receipts = [r["receipt"] for r in first.json()["results"]]
+        before = ledger(base, payloads="1")["records"]
+    assert [e["state"] for e in before] == ["superseded", "active"]
+    with simulator_process(token=TOKEN, shapes=shapes, args=["--ledger", path]) as base:
+        assert ledger(base, payloads="1")["records"] == before
+        again = send(base, [record("keep-2", "keep-r"), record("keep-3", "keep-r", "d")])
+        dup, withdrawn = again.json()["results"]
+        assert dup["status"] == "duplicate" and dup["receipt"] == receipts[1]
+        assert withdrawn["status"] == "accepted" and withdrawn["receipt"] not in receipts
+        after = {e["key"]: (e["state"], e["received"]) for e in ledger(base)["records"]}
+    assert after == {"keep-1": ("superseded", 1), "keep-2": ("withdrawn", 2),
+                     "keep-3": ("withdrawn", 1)}
