@@ -56,7 +56,8 @@ def _column(spec: DataSetSpec, field: FieldSpec, ids: np.ndarray, version: np.nd
             return pd.Series(np.datetime64("2015-01-01T00:00:00", "us") + seconds).dt.tz_localize(
                 "UTC")
         case FieldType.DECIMAL:
-            cents = rng.integers(0, 10**9, n)
+            # Whole digits within the declared precision (longitude is decimal(10,6)).
+            cents = rng.integers(0, min(10**9, 10 ** (field.precision - field.scale + 2)), n)
             text = pd.Series(cents // 100).astype(str) + "." + _digits(cents % 100, 2)
             array = pa.array(text, type=pa.string()).cast(
                 pa.decimal128(field.precision, field.scale))

@@ -20,6 +20,7 @@ LEGAL_PERSON, NATURAL_PERSON, INDIVIDUAL_BUSINESS = "法人及非法人组织", 
 USCC_CERT_TYPE = "001"  # 证件类型: 统一社会信用代码
 ORG_CERT_TYPE = "099"  # 证件类型: 其他法人或其他组织有效证件号码
 INDIVIDUAL_BUSINESS_USCC_PREFIX = "92"  # 工商登记 (9) + 个体工商户 (2), REFERENCE.md §4.1
+CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8), "CST")  # no daylight saving
 
 
 class PayloadError(ValueError):
@@ -81,13 +82,16 @@ def cd_source(row: dict) -> str:
 
 def cd_time(row: dict) -> str:
     """cd_time 插入时间: when this version entered the warehouse (``updated_at``), so a re-built
-    payload is the same; the build time when the row does not say."""
+    payload is the same; the build time when the row does not say. China Standard Time
+    (UTC+8), as the national front-end tables hold local times; a naive time is UTC."""
     stamp = row.get("updated_at")
     if isinstance(stamp, str) and stamp:
         stamp = dt.datetime.fromisoformat(stamp)
     if not isinstance(stamp, dt.datetime):
         stamp = dt.datetime.now(dt.UTC)
-    return stamp.strftime("%Y-%m-%d %H:%M:%S")
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M:%S")
 
 
 COMPUTE: dict[str, Callable[[dict], Any]] = {
