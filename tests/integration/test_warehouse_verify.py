@@ -76,7 +76,7 @@ def test_missing_evidence_is_reported_per_batch(warehouse, capsys, monkeypatch):
 def test_every_version_due_to_a_platform_has_its_message(warehouse, capsys, monkeypatch):
     engine, url = warehouse
     load_three_batches(engine)
-    [penalties] = [c for c in verify_delivery(engine) if c.dataset == "penalty"]
+    [penalties] = [c for c in verify_delivery(engine) if c.resource == "CF"]
     # 信用中国 CF: 14 + 4 first versions, 3 updates and 2 deletions — all pending so far
     assert (penalties.platform, penalties.resource) == ("creditchina", "CF")
     assert (penalties.due, penalties.missing, penalties.pending) == (21, 0, 21)
@@ -85,10 +85,10 @@ def test_every_version_due_to_a_platform_has_its_message(warehouse, capsys, monk
     with engine.begin() as conn:
         # one message lost, and one marked rejected with no reason stored
         conn.execute(sa.text("DELETE FROM delivery.outbox WHERE record_key = '000000000003' "
-                             "AND operation = 'd'"))
+                             "AND operation = 'd' AND resource = 'CF'"))
         conn.execute(sa.text("UPDATE delivery.outbox SET status = 'rejected' "
-                             "WHERE record_key = '000000000007'"))
-    [penalties] = [c for c in verify_delivery(engine) if c.dataset == "penalty"]
+                             "WHERE record_key = '000000000007' AND resource = 'CF'"))
+    [penalties] = [c for c in verify_delivery(engine) if c.resource == "CF"]
     assert penalties.problems == ["1 due versions never enqueued",
                                   "1 rejections without a reason"]
     monkeypatch.setenv("COLUMNS", "240")
@@ -96,4 +96,4 @@ def test_every_version_due_to_a_platform_has_its_message(warehouse, capsys, monk
     out = capsys.readouterr().out
     assert "1 due versions never enqueued" in out and "miss due versions or reasons" in out
     assert [c.due for c in verify_delivery(engine, department="620100-B")
-            if c.dataset == "penalty"] == [4]
+            if c.resource == "CF"] == [4]
