@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,7 +42,7 @@ from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
 from schemas.model import DataSetSpec, FieldType
 from warehouse.engine import SHA256_HEX
-from warehouse.tables import DELIVERY, core_table, history_table, table
+from warehouse.tables import DELIVERY, HISTORY_SUFFIX, core_table, history_table, table
 
 # Business-key values are joined with a character no key value holds (dates, codes, names).
 RECORD_KEY_SEPARATOR = "\x1f"
@@ -136,14 +137,27 @@ def record_key_of(row: dict, spec: DataSetSpec) -> str:
         (row[k] for k in spec.business_key))
 
 
-def _parse_key(spec: DataSetSpec, text: str) -> tuple:
+# By data set name: hashing a DataSetSpec (a pydantic model) costs more than the lookup.
+@cache
+def _key_types(name: str) -> tuple[FieldType, ...]:
+    spec = dataset_spec(name)
     types = {f.name: f.type for f in all_fields(spec)}
+    return tuple(types[k] for k in spec.business_key)
+
+
+@cache
+def _decimal_fields(name: str) -> tuple[str, ...]:
+    return tuple(f.name for f in all_fields(dataset_spec(name)) if f.type is FieldType.DECIMAL)
+
+
+def _parse_key(spec: DataSetSpec, text: str) -> tuple:
     values = text.split(RECORD_KEY_SEPARATOR)
-    if len(values) != len(spec.business_key):
+    types = _key_types(spec.name)
+    if len(values) != len(types):
         raise ValueError(f"{spec.name}: record key {text!r} has {len(values)} parts")
     parsed = []
-    for name, value in zip(spec.business_key, values, strict=True):
-        match types[name]:
+    for kind, value in zip(types, values, strict=True):
+        match kind:
             case FieldType.DATE:
                 parsed.append(date.fromisoformat(value))
             case FieldType.INTEGER:
@@ -258,9 +272,9 @@ def pending(engine: sa.Engine, platform: str, *, limit: int, after: int = 0,
 def load_versions(engine: sa.Engine, messages: list[dict]) -> dict[int, dict]:
     """The version each message names, as a dict of core columns, by message id.
 
-    Looked up by primary key in core, and for versions a later batch replaced, by the key
-    index of the history. A message whose version is found nowhere is left out (the caller
-    reports it: versions are never rewritten, so that would be a damaged warehouse).
+    Looked up by primary key in core, and — only for versions a later batch replaced — by
+    the key index of the history. A message whose version is found nowhere is left out (the
+    caller reports it: versions are never rewritten, so that would be a damaged warehouse).
     """
     found: dict[int, dict] = {}
     by_dataset: dict[str, list[dict]] = {}
@@ -271,18 +285,21 @@ def load_versions(engine: sa.Engine, messages: list[dict]) -> dict[int, dict]:
             spec = dataset_spec(name)
             wanted = {m["message_id"]: (m["department_code"], *_parse_key(spec, m["record_key"]),
                                         m["source_system"], m["batch_id"]) for m in group}
-            keys = sorted({v[:-2] for v in wanted.values()}, key=str)
-            rows = {}
+            rows: dict[tuple, dict] = {}
             for source in (core_table(spec), history_table(spec)):
+                missing = {v for v in wanted.values() if v not in rows}
+                if not missing:
+                    break
+                keys = sorted({v[:-2] for v in missing}, key=str)
                 columns = [source.c.department_code, *(source.c[k] for k in spec.business_key)]
                 query = sa.select(source).where(sa.tuple_(*columns).in_(keys))
-                if source.name.endswith("_history"):
-                    query = query.where(source.c.batch_id.in_(sorted({v[-1] for v in
-                                                                      wanted.values()})))
+                if source.name.endswith(HISTORY_SUFFIX):
+                    query = query.where(source.c.batch_id.in_(sorted({v[-1] for v in missing})))
                 for row in conn.execute(query).mappings():
                     version = (row["department_code"], *(row[k] for k in spec.business_key),
                                row["source_system"], row["batch_id"])
-                    rows.setdefault(version, _typed(spec, dict(row)))
+                    if version in missing and version not in rows:
+                        rows[version] = _typed(spec, dict(row))
             for message_id, version in wanted.items():
                 if version in rows:
                     found[message_id] = rows[version]
@@ -291,10 +308,9 @@ def load_versions(engine: sa.Engine, messages: list[dict]) -> dict[int, dict]:
 
 def _typed(spec: DataSetSpec, row: dict) -> dict:
     # SQLite keeps exact decimals as text (warehouse.tables.sql_type): give them back as Decimal.
-    for field in all_fields(spec):
-        value = row.get(field.name)
-        if field.type is FieldType.DECIMAL and isinstance(value, str):
-            row[field.name] = Decimal(value)
+    for name in _decimal_fields(spec.name):
+        if isinstance(row.get(name), str):
+            row[name] = Decimal(row[name])
     return row
 
 
