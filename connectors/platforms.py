@@ -40,7 +40,7 @@ PLATFORMS = ("national", "gsxt", "creditchina")
 STATUSES = ("accepted", "duplicate", "rejected")
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 # The platforms count their day in China time.
-_PLATFORM_DAY = ZoneInfo("Asia/Shanghai")
+PLATFORM_DAY = ZoneInfo("Asia/Shanghai")
 
 
 class DeliveryError(ConnectorError):
@@ -125,7 +125,7 @@ class DailyQuota:
     used: int = 0
     day: date | None = None
     today: Callable[[], date] = field(
-        default=lambda: datetime.now(_PLATFORM_DAY).date(), repr=False)
+        default=lambda: datetime.now(PLATFORM_DAY).date(), repr=False)
 
     def take(self, count: int, what: str) -> None:
         """Count ``count`` records against today's quota, or raise QuotaExhausted."""

@@ -30,7 +30,13 @@ from functools import cache
 import sqlalchemy as sa
 
 from connectors.base import Destination
-from connectors.platforms import PLATFORMS, DeliveryError, PlatformClient, PlatformConfig
+from connectors.platforms import (
+    PLATFORM_DAY,
+    PLATFORMS,
+    DeliveryError,
+    PlatformClient,
+    PlatformConfig,
+)
 from schemas.platforms import PayloadError, Resource, build_payload, load_platforms, publicity_end
 from warehouse.bulk import pause_point
 from warehouse.outbox import (
@@ -42,6 +48,7 @@ from warehouse.outbox import (
     mark_sent,
     pending,
     platform_lock,
+    sent_since,
     settle,
     status_counts,
 )
@@ -140,9 +147,11 @@ def deliver(engine: sa.Engine, platform: str, *, client: Destination | None = No
     ``as_of`` is the day 公示期 are judged against (default: today); ``divisions`` maps
     department codes to division codes for payloads that carry ``cd_source``.
     """
-    as_of = as_of or datetime.now(UTC).date()
+    as_of = as_of or datetime.now(PLATFORM_DAY).date()  # the 公示期 ends on a China day
     resources = _resources(platform)
     client = client or PlatformClient(PlatformConfig.from_env(platform))
+    if isinstance(client, PlatformClient) and client.config.daily_quota is not None:
+        _seed_quotas(engine, client)
     # One round is one request per resource: a batch that fails loses no other answers.
     chunk = client.config.batch_size if isinstance(client, PlatformClient) else CHUNK
     run = DeliveryRun(platform)
@@ -169,6 +178,16 @@ def deliver(engine: sa.Engine, platform: str, *, client: Destination | None = No
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _seed_quotas(engine: sa.Engine, client: PlatformClient) -> None:
+    """Count today's sends (China time, as the platforms count) against each daily quota, so
+    a second run on the same day does not start from zero."""
+    today = datetime.now(PLATFORM_DAY).replace(hour=0, minute=0, second=0, microsecond=0)
+    for resource, count in sent_since(engine, client.config.name, today).items():
+        quota = client.quota(resource)
+        quota.take(0, resource)  # opens today
+        quota.used = max(quota.used, count)
 
 
 def _send_chunk(engine: sa.Engine, client: Destination, resources: dict[str, Resource],

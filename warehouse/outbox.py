@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -468,6 +468,17 @@ def status_counts(engine: sa.Engine, *, platform: str | None = None,
             if sent:
                 figures["sent"] += number
     return counts
+
+
+def sent_since(engine: sa.Engine, platform: str, since: datetime) -> dict[str, int]:
+    """Messages per resource last sent at or after ``since`` (a daily quota's use so far)."""
+    outbox = table(DELIVERY, "outbox")
+    since = since.astimezone(UTC)  # SQLite compares the stored (UTC) text
+    with engine.connect() as conn:
+        return dict(conn.execute(
+            sa.select(outbox.c.resource, sa.func.count())
+            .where(outbox.c.platform == platform, outbox.c.last_sent_at >= since)
+            .group_by(outbox.c.resource)).all())
 
 
 REJECTION_COLUMNS = ("department_code", "dataset", "platform", "resource", "record_id",

@@ -32,9 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _deliver(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from huiju.delivery import deliver, department_divisions, platforms_declared, summary_table
+    from connectors.base import ConnectorError
+    from huiju.delivery import (
+        DeliveryRun,
+        deliver,
+        department_divisions,
+        platforms_declared,
+        summary_table,
+    )
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
+    from warehouse.outbox import DeliveryBusy
 
     console = Console()
     engine = create_warehouse_engine(args.url or load_settings().warehouse_url)
@@ -47,8 +55,12 @@ def _deliver(args: argparse.Namespace) -> int:
                     status.update(f"delivering to {run.platform}: {run.sent} sent, "
                                   f"{run.acknowledged} acknowledged, {run.rejected} rejected")
 
-                runs.append(deliver(engine, platform, department=args.department,
-                                    as_of=args.as_of, divisions=divisions, progress=progress))
+                try:
+                    runs.append(deliver(engine, platform, department=args.department,
+                                        as_of=args.as_of, divisions=divisions,
+                                        progress=progress))
+                except (ConnectorError, DeliveryBusy) as error:  # not configured, or busy
+                    runs.append(DeliveryRun(platform, error=str(error)))
     finally:
         engine.dispose()
     console.print(summary_table(runs))

@@ -220,3 +220,17 @@ def test_a_rejection_shows_in_quarantine_until_a_correction_is_accepted(warehous
                                      "'acknowledged'")["receipt"].item()
     assert "platform deliveries" in traced and receipt in traced
     assert "platform rejections" in traced and "CF_FRDB" in traced and "resolved" in traced
+
+
+def test_a_daily_quota_stops_the_run_and_holds_across_runs(engine, tmp_path):
+    load_batch(engine, load_request("penalty", penalties(range(50)), batch_id="2026010100001"))
+    with simulator(tmp_path) as url:
+        first = deliver(engine, PLATFORM, client=client(url, batch_size=20, daily_quota=40))
+        assert "daily quota of 40" in first.error and first.acknowledged == 40
+        # a second run the same day starts from what was sent today, not from zero
+        second = deliver(engine, PLATFORM, client=client(url, batch_size=20, daily_quota=40))
+        assert "daily quota of 40" in second.error and second.sent == 0
+        assert second.totals["pending"] == 10
+        third = deliver(engine, PLATFORM, client=client(url, batch_size=20))  # no quota
+        assert third.error is None and third.acknowledged == 10
+        assert_exactly_once(engine, url)
