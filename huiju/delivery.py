@@ -43,6 +43,7 @@ from warehouse.outbox import (
     LOAD,
     Outcome,
     Route,
+    analyze_outbox,
     enqueue_expired,
     load_versions,
     mark_sent,
@@ -157,6 +158,8 @@ def deliver(engine: sa.Engine, platform: str, *, client: Destination | None = No
     run = DeliveryRun(platform)
     publicity = [Route(platform, r.name, True) for r in resources.values() if r.publicity]
     with platform_lock(engine, platform):
+        with engine.connect() as conn:
+            analyze_outbox(conn)
         for route in publicity:
             run.expired += enqueue_expired(engine, route, as_of, _now(), department)
         after = 0

@@ -250,6 +250,17 @@ def enqueue_expired(engine: sa.Engine, route: Route, as_of: date, now: datetime,
 
 # --- claiming and reading versions ---------------------------------------------------------
 
+def analyze_outbox(conn: sa.Connection) -> None:
+    """Fresh PostgreSQL statistics of the outbox (committed on ``conn``).
+
+    Right after a large load the outbox has none until autovacuum comes by, and the planner
+    then probes it row by row: verifying 30,000 messages took 16 s instead of 0.05 s.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"ANALYZE {DELIVERY}.outbox"))
+        conn.commit()
+
+
 MESSAGE_COLUMNS = ("message_id", "platform", "resource", "dataset", "department_code",
                    "source_system", "record_key", "batch_id", "record_id", "operation", "cause",
                    "idempotency_key", "attempts")
