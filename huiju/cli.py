@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "validate",
     "quarantine",
     "metrics",
+    "deliver",
     "demo",
     "expectations",
     "simulator",

@@ -43,3 +43,9 @@ def test_demo_runs_end_to_end_twice_and_proves_completeness(tmp_path):
     # the license feed read the API on that port (GS-YJJ's license batches balanced above)
     assert f"127.0.0.1:{port}/" in (tmp_path / "var" / "departments" / "gs_yjj.yaml").read_text(
         encoding="utf-8")
+    # then delivered to the three platforms through injected faults: nothing missing or left
+    delivered = re.search(r"all (\d+) versions due to (\d+) platform resources are "
+                          r"acknowledged, rejected with a reason, withheld or pending", out)
+    assert delivered and int(delivered.group(1)) > 0, out
+    for platform in ("national", "gsxt", "creditchina"):
+        assert f"huiju_deliver_{platform} success" in out
