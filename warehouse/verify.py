@@ -140,8 +140,8 @@ class DeliveryCheck:
 
     @property
     def problems(self) -> list[str]:
-        found = []
         """What disagrees for this platform resource (empty: all accounted for)."""
+        found = []
         if self.missing:
             found.append(f"{self.missing} due versions never enqueued")
         if self.unexplained:
