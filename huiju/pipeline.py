@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from connectors.base import Batch
 from connectors.base import Source as Connector
 
 # expectations.validate imports Great Expectations, which must come before Airflow
@@ -183,8 +184,14 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
         connector = _windowed(source, feed, interval_start, interval_end)
 
     # A period has no cursor to go on from: it is read whole.
-    run = map_batches(connector.read(None if period else saved_cursor), feed, spec, department,
+    warnings: list[str] = []
+    batches = _noting(connector.read(None if period else saved_cursor), warnings)
+    run = map_batches(batches, feed, spec, department,
                       batch_id, max_rows=None if period else feed.max_rows_per_run)
+    for warning in warnings:
+        _log.warning("%s/%s/%s: %s", key.department, key.source, key.dataset, warning)
+    if run.frame is not None:
+        check_unique_refs(run.frame["_source_ref"], key)
     cursor = run.cursor if run.batches and not period else saved_cursor
     stage = _stage_dir(settings, run_id, key)
     stage.mkdir(parents=True, exist_ok=True)
@@ -194,10 +201,34 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     _log.info("%s/%s/%s: extracted %d rows as batch %s", key.department, key.source,
               key.dataset, run.rows, batch_id)
     return {**key.as_dict(), "run_id": run_id, "batch_id": batch_id, "extracted": run.rows,
-            "cursor": cursor, "more": not run.drained,
+            "cursor": cursor, "more": not run.drained, "warnings": warnings,
             "frame": _write(frame, stage / "frame.parquet"),
             "issues": _write(issue_frame, stage / "issues.parquet"),
             "extracted_at": datetime.now(UTC).isoformat()}
+
+
+def _noting(batches: Iterator[Batch], warnings: list[str]) -> Iterator[Batch]:
+    """The batches as they come, their warnings collected into ``warnings``."""
+    for batch in batches:
+        warnings.extend(batch.warnings)
+        yield batch
+
+
+class DuplicateSourceRefs(ValueError):
+    """One extraction names a source row twice: the batch could not be accounted for."""
+
+
+def check_unique_refs(refs: pd.Series, key: FeedKey) -> None:
+    """Raise DuplicateSourceRefs naming the references that occur more than once."""
+    repeated = refs[refs.duplicated(keep=False)]
+    if len(repeated):
+        names = sorted(set(repeated))
+        raise DuplicateSourceRefs(
+            f"{key.department}/{key.source}/{key.dataset}: {len(names)} source references occur "
+            f"more than once in one extraction: {', '.join(names[:10])}"
+            + (" …" if len(names) > 10 else "")
+            + " — a ref must name one source row (a SQL view or query whose rows share the "
+              "primary key: set unique_key: false; an API: check id_field)")
 
 
 def _has_period(source: Source, feed: Feed) -> bool:
@@ -280,6 +311,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
         code_version=code_version(), config_hash=department.config_hash,
         run_id=validated["run_id"],
         extracted_at=datetime.fromisoformat(validated["extracted_at"]),
+        notes=list(validated.get("warnings") or []),
     )
     engine = create_warehouse_engine(settings.warehouse_url)
     try:
@@ -295,6 +327,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True) -> dict:
         "unchanged": result.unchanged, "already_loaded": result.already_loaded,
         "threshold_breached": validated.get("threshold_breached"),
         "more": bool(validated.get("more")),
+        "warnings": list(validated.get("warnings") or []),
     }
     if validated.get("threshold_breached") and raise_on_threshold:
         raise ThresholdBreached(validated["threshold_breached"])
