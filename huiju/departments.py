@@ -262,6 +262,10 @@ class Feed(_Strict):
                     "as one batch; the next run goes on from the committed cursor. Bounds the "
                     "memory of a first load of millions of rows (`huiju run` runs until the "
                     "source is drained). Not applied to a backfill of a period")
+    on_source_delete: Literal["delete", "flag"] = Field(
+        default="delete",
+        description="what `huiju reconcile` does with a row the source no longer has: delete it "
+                    "(operation d) or only flag it in the reconciliation")
     mapping: dict[str, FieldMapping]
 
     _connector: BaseModel | None = PrivateAttr(default=None)
