@@ -262,6 +262,11 @@ class Feed(_Strict):
                     "as one batch; the next run goes on from the committed cursor. Bounds the "
                     "memory of a first load of millions of rows (`huiju run` runs until the "
                     "source is drained). Not applied to a backfill of a period")
+    version_column: str | None = Field(
+        default=None,
+        description="legacy column ordering the versions of one record (update time or a "
+                    "sequence): the newest version wins within a batch and across batches, "
+                    "not the last in file order")
     on_source_delete: Literal["delete", "flag"] = Field(
         default="delete",
         description="what `huiju reconcile` does with a row the source no longer has: delete it "

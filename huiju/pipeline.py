@@ -32,6 +32,7 @@ from expectations.validate import validate as validate_frame
 from huiju.departments import Department, Feed, Source, load_departments
 from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
+from huiju.versions import order_by_version, stale_rows
 from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
 from warehouse.engine import create_warehouse_engine
@@ -192,6 +193,11 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
         _log.warning("%s/%s/%s: %s", key.department, key.source, key.dataset, warning)
     if run.frame is not None:
         check_unique_refs(run.frame["_source_ref"], key)
+        if feed.version_column:
+            # newest version last, so that validation's "last row of a key wins" keeps it
+            run.frame, run.issues, ties = order_by_version(run.frame, run.issues,
+                                                           feed.version_column, spec)
+            warnings.extend(ties)
     cursor = run.cursor if run.batches and not period else saved_cursor
     stage = _stage_dir(settings, run_id, key)
     stage.mkdir(parents=True, exist_ok=True)
@@ -267,6 +273,10 @@ def validate(extracted: dict) -> dict:
     issues = pd.read_parquet(extracted["issues"])
     outcome = validate_frame(frame, dataset_spec(name), issues if len(issues) else None,
                              validation_thresholds(department, name))
+    _, feed = find_feed(department, extracted["source"], name)
+    if feed.version_column:
+        _supersede_stale(outcome, feed.version_column, dataset_spec(name),
+                         extracted["department"], settings)
     stage = Path(extracted["frame"]).parent
     quarantine = outcome.quarantine.copy()
     rows = quarantine["row"].to_numpy(dtype="int64")
@@ -279,6 +289,26 @@ def validate(extracted: dict) -> dict:
               "failures_by_rule": outcome.failures_by_rule,
               "threshold_breached": outcome.threshold_breached}
     return result
+
+
+def _supersede_stale(outcome, column: str, spec, department_code: str,
+                     settings: Settings) -> None:
+    """Passed rows older than the version the warehouse holds become superseded (by it)."""
+    engine = create_warehouse_engine(settings.warehouse_url)
+    try:
+        with engine.connect() as conn:
+            stale = stale_rows(conn, outcome.passed, spec, department_code, column)
+    finally:
+        engine.dispose()
+    if not len(stale):
+        return
+    older = outcome.passed.iloc[stale].assign(superseded_by=-1)   # -1: the warehouse's row
+    outcome.passed = outcome.passed.drop(index=outcome.passed.index[stale])
+    outcome.superseded = pd.concat([outcome.superseded, older])
+    outcome.counts["passed"] -= len(stale)
+    outcome.counts["superseded"] += len(stale)
+    _log.info("%s: %d rows older than the warehouse's version of their record superseded",
+              spec.name, len(stale))
 
 
 def validation_thresholds(department: Department, dataset: str) -> Thresholds:

@@ -106,3 +106,54 @@ def test_duplicate_source_references_are_named(monkeypatch, tmp_path) -> None:
     with pytest.raises(pipeline.DuplicateSourceRefs, match="企业#编号=E1"):
         run("ent_db")
 
+
+# -- versions ordered by a column -------------------------------------------------------------
+
+VERSIONED = "编号,名称,法人,更新时间\n"
+
+
+def test_newest_version_wins_within_and_across_batches(monkeypatch, tmp_path) -> None:
+    url = workspace(monkeypatch, tmp_path, "sqlite://",
+                    feed_keys="\n        version_column: 更新时间")
+    drop = drop_folder(tmp_path)
+    (drop / "01.csv").write_text(
+        VERSIONED
+        + "E1,甲公司（更正）,张三,2025-02-02 10:00:00\n"    # the correction, earlier in the file
+        + "E1,甲公司,张三,2025/02/01 10:00:00\n"            # its stale version
+        + "E2,乙公司,李四,2025-02-01 10:00:00\n"
+        + "E2,乙公司二,李四,2025-02-01T02:00:00Z\n",      # the same instant: file order decides
+        encoding="utf-8")
+    first = run("drop")
+    assert current_rows(url, "drop") == {"E1": ("甲公司（更正）", "张三"),
+                                         "E2": ("乙公司二", "李四")}
+    assert sum(r["superseded"] for r in first) == 2
+    ties = [w for r in first for w in r["warnings"] if "share 更新时间" in w]
+    assert len(ties) == 1 and "01.csv:line 4, 01.csv:line 5" in ties[0]
+    # a later file brings an older version of E1: the warehouse's newer one stays
+    (drop / "02.csv").write_text(VERSIONED + "E1,甲公司（旧）,张三,2025-01-30 00:00:00\n"
+                                 + "E3,丙公司,王五,2025-01-01 00:00:00\n", encoding="utf-8")
+    second = run("drop", run_id="capture-2")
+    assert current_rows(url, "drop")["E1"] == ("甲公司（更正）", "张三")
+    assert current_rows(url, "drop")["E3"] == ("丙公司", "王五")
+    assert [(r["extracted"], r["loaded"], r["superseded"]) for r in second] == [(2, 1, 1)]
+    engine = create_warehouse_engine(url)
+    try:
+        assert all(not check.problems for check in verify(engine, department=DEPARTMENT))
+    finally:
+        engine.dispose()
+
+
+def test_version_sequence_numbers_order_numerically() -> None:
+    """A sequence column is compared as numbers (10 after 9), not as text."""
+    import pandas as pd
+
+    from huiju.versions import order_by_version
+    from schemas.catalog import dataset
+
+    frame = pd.DataFrame({"pripid": ["E1", "E1", "E1"],
+                          "record": ['{"版本":"10"}', '{"版本":"9"}', '{"版本":"2"}'],
+                          "_source_ref": ["f:line 2", "f:line 3", "f:line 4"]})
+    issues = pd.DataFrame({"row": [0]})
+    ordered, renumbered, ties = order_by_version(frame, issues, "版本", dataset("enterprise"))
+    assert list(ordered["_source_ref"]) == ["f:line 4", "f:line 3", "f:line 2"]
+    assert list(renumbered["row"]) == [2] and ties == []
