@@ -5,6 +5,7 @@ SQLite."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 
 import pytest
@@ -186,3 +187,40 @@ def test_boundary_between_every_pair_of_tied_rows(source_url: str, mode: str) ->
         assert len(refs) == len(TIED) and len(set(refs)) == len(TIED) - 1   # only 'c' twice
         if mode == "incremental":
             assert _read(source, batches[-1].cursor)[0] == []
+
+
+def test_a_bad_stamp_is_quarantined_with_its_value_by_the_pipeline(monkeypatch, tmp_path
+                                                                   ) -> None:
+    from capture_support import (
+        DEPARTMENT,
+        create_source_table,
+        current_rows,
+        query,
+        run,
+        source_execute,
+        workspace,
+    )
+
+    source_url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    table = create_source_table(source_url)
+    source_execute(source_url, table.insert(), [
+        {"编号": "E1", "名称": "甲", "法人": "张三", "更新时间": "2025-02-01 09:00:00"},
+        {"编号": "E2", "名称": "乙", "法人": "李四", "更新时间": "上周五"},
+        {"编号": "E3", "名称": "丙", "法人": "王五", "更新时间": "2025/02/03 08:00:00"}])
+    url = workspace(monkeypatch, tmp_path, source_url)
+    run("ent_db")
+    assert set(current_rows(url, "ent_db")) == {"E1", "E3"}
+    failed = query(url, "SELECT source_ref, rule_id, message_en FROM quarantine.record "
+                        "WHERE department_code = :d AND rule_id = '01-PARSE-row'", d=DEPARTMENT)
+    assert [r["source_ref"] for r in failed] == ["企业#编号=E2"]
+    assert "'上周五' is not a time stamp" in failed[0]["message_en"]
+    cursor = query(url, "SELECT cursor FROM audit.cursor_state")[0]["cursor"]
+    cursor = json.loads(cursor) if isinstance(cursor, str) else cursor
+    assert cursor["since"] == "2025-02-03T08:00:00+08:00"
+    # fixed at the source, stamped before the cursor: read and the quarantine resolved
+    source_execute(source_url, table.update().where(table.c["编号"] == "E2").values(
+        {"更新时间": "2025-01-01 00:00:00"}))
+    run("ent_db", run_id="fix")
+    assert set(current_rows(url, "ent_db")) == {"E1", "E2", "E3"}
+    assert {r["status"] for r in query(url, "SELECT status FROM quarantine.record")} == {
+        "resolved"}
