@@ -267,6 +267,10 @@ class Feed(_Strict):
         description="legacy column ordering the versions of one record (update time or a "
                     "sequence): the newest version wins within a batch and across batches, "
                     "not the last in file order")
+    reconcile: bool = Field(
+        default=False,
+        description="SQL feeds: reconcile the source with the warehouse by key after each "
+                    "scheduled load (a DAG task; a full read of the source per run)")
     on_source_delete: Literal["delete", "flag"] = Field(
         default="delete",
         description="what `huiju reconcile` does with a row the source no longer has: delete it "
