@@ -157,3 +157,18 @@ def test_version_sequence_numbers_order_numerically() -> None:
     ordered, renumbered, ties = order_by_version(frame, issues, "版本", dataset("enterprise"))
     assert list(ordered["_source_ref"]) == ["f:line 4", "f:line 3", "f:line 2"]
     assert list(renumbered["row"]) == [2] and ties == []
+
+
+def test_sql_feed_versions_by_a_sequence_column(monkeypatch, tmp_path) -> None:
+    """A view holding two versions of one record: the higher 版本 wins, not the later stamp."""
+    source_url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    table = create_source_table(source_url, unique=False)
+    source_execute(source_url, table.insert(), [
+        {"编号": "E1", "名称": "甲（第2版）", "法人": "张三", "更新时间": "2025-02-01 09:00:00",
+         "版本": 2},
+        {"编号": "E1", "名称": "甲（第1版）", "法人": "张三", "更新时间": "2025-02-02 09:00:00",
+         "版本": 1}])
+    url = workspace(monkeypatch, tmp_path, source_url, sql_extract=", unique_key: false",
+                    feed_keys="\n        version_column: 版本")
+    run("ent_db")
+    assert current_rows(url, "ent_db") == {"E1": ("甲（第2版）", "张三")}
