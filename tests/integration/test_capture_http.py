@@ -47,3 +47,36 @@ def test_a_healthy_api_is_read_whole_under_the_cap() -> None:
         batches = list(_source(server, max_pages=4).read(None))
         assert sum(b.num_rows for b in batches) == 30
         assert not any(b.warnings for b in batches)
+
+
+def test_http_feed_versions_by_update_time(monkeypatch, tmp_path) -> None:
+    """An API page holding a corrected record before its stale version: the newer one wins."""
+    from capture_support import DEPARTMENT, current_rows, run, workspace
+
+    records = [
+        {"id": "H1", "name": "甲公司（更正）", "rep": "张三", "updated_at": "2025-02-02 10:00:00"},
+        {"id": "H1", "name": "甲公司", "rep": "张三", "updated_at": "2025/02/01 10:00:00"},
+        {"id": "H2", "name": "乙公司", "rep": "李四", "updated_at": "2025-02-01 10:00:00"}]
+    with HttpSourceServer(records, token="t0k") as server:
+        url = workspace(monkeypatch, tmp_path, "sqlite://")
+        monkeypatch.setenv("HUIJU_TEST_API_TOKEN", "t0k")
+        (tmp_path / "home" / "departments" / "gs_capture.yaml").write_text(f"""\
+code: {DEPARTMENT}
+name: {{zh: 变更捕获测试局, en: Change Capture Test Bureau}}
+division_code: "620100"
+schedule: "@daily"
+sources:
+  - id: api
+    kind: http
+    system: 登记接口
+    connection: {{url: "{server.url}", token_secret: HUIJU_TEST_API_TOKEN,
+                  records_path: data.list}}
+    feeds:
+      - dataset: enterprise
+        extract: {{page_size: 2}}
+        version_column: updated_at
+        mapping: {{pripid: id, ent_name: name, legal_rep: rep}}
+""", encoding="utf-8")
+        results = run("api")
+    assert current_rows(url, "api") == {"H1": ("甲公司（更正）", "张三"), "H2": ("乙公司", "李四")}
+    assert sum(r["superseded"] for r in results) == 1
