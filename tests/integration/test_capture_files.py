@@ -172,3 +172,30 @@ def test_sql_feed_versions_by_a_sequence_column(monkeypatch, tmp_path) -> None:
                     feed_keys="\n        version_column: 版本")
     run("ent_db")
     assert current_rows(url, "ent_db") == {"E1": ("甲（第2版）", "张三")}
+
+
+def test_a_corrupt_workbook_is_rejected_but_a_wrong_sheet_fails_the_feed(tmp_path) -> None:
+    import pytest
+
+    from connectors.base import ConnectorError
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "01_坏.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    (drop / "02_好.csv").write_text(HEADER + "E1,甲,张三\n", encoding="utf-8")
+    source = FileSource(FileSourceConfig(directory=str(drop)))
+    batches = list(source.read(None))
+    assert [e.ref for b in batches for e in b.errors] == ["01_坏.xlsx:file"]
+    assert "cannot read the workbook" in batches[0].errors[0].message
+    assert sum(b.num_rows for b in batches) == 1
+    assert (drop / "_rejected" / "01_坏.xlsx.reason.txt").exists()
+    # a configuration that fits no file is the feed's problem: nothing is moved
+    from fixtures.legacy import files as legacy_files
+
+    folder = legacy_files.DropFolder(tmp_path / "xlsx")
+    folder.path.mkdir()
+    legacy_files.write_xlsx(folder)
+    wrong = FileSource(FileSourceConfig(directory=str(folder.path), sheet="没有这个表"))
+    with pytest.raises(ConnectorError, match=r"04_省局报表\.xlsx"):
+        list(wrong.read(None))
+    assert not (folder.path / "_rejected").exists()
