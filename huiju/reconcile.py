@@ -95,11 +95,15 @@ def reconcile_feed(key: pipeline.FeedKey, *, run_id: str, reconcile_id: str) -> 
                 found = _compare(conn, seen, spec, key, number)
                 conn.commit()
                 differ = []
+                deletes = (mapped.frame["operation"] == "d").to_numpy()
                 for position, (ref, period) in enumerate(zip(frame["ref"], stamps, strict=True)):
                     counts = periods[period].counts
                     counts["source_rows"] += 1
                     state = found.get(ref, "missing")
-                    if state == "same":
+                    # a source row saying "delete" agrees with a warehouse that has no live
+                    # row of it (never loaded, or deleted since)
+                    if state == "same" or (deletes[position] and state in ("missing",
+                                                                           "deleted")):
                         counts["warehouse_rows"] += 1
                     else:
                         differ.append(position)
@@ -108,7 +112,8 @@ def reconcile_feed(key: pipeline.FeedKey, *, run_id: str, reconcile_id: str) -> 
                 for position in differ:
                     if position not in held:
                         counts = periods[stamps[position]].counts
-                        counts[found.get(frame["ref"].iat[position], "missing")] += 1
+                        state = found.get(frame["ref"].iat[position], "missing")
+                        counts["missing" if state == "missing" else "changed"] += 1
                 repair.add(mapped, [p for p in differ if p not in held], stamps)
                 for position, holder in held.items():
                     pending.append((mapped.frame.iloc[[position]], mapped.issues[
@@ -159,30 +164,33 @@ def _periods(batch, config) -> list[str]:
 
 def _compare(conn: sa.Connection, seen: sa.Table, spec: DataSetSpec, key: pipeline.FeedKey,
              chunk: int) -> dict[str, str]:
-    """``{ref: same|changed}`` for the chunk's refs the warehouse holds (missing: absent)."""
+    """``{ref: same|changed|deleted}`` for the chunk's refs the warehouse holds (missing:
+    absent; deleted: a core row deleted since, holding another hash)."""
     core = core_table(spec)
     quarantine = table(QUARANTINE, "record")
     # Deleted rows too: a row the source itself marks deleted (an operation column) is held
     # with that row's hash; one deleted by reconciliation holds another hash, so it is read
     # again when the source has it back.
-    live = sa.select(core.c.source_ref, core.c.source_hash).where(
+    live = sa.select(core.c.source_ref, core.c.source_hash, core.c.is_deleted).where(
         core.c.department_code == key.department,
         core.c.source_system == key.source).subquery("live")
     failing = sa.select(quarantine.c.source_ref, quarantine.c.source_hash).where(
         quarantine.c.department_code == key.department, quarantine.c.dataset == key.dataset,
         quarantine.c.source_system == key.source, quarantine.c.status == "open"
     ).distinct().subquery("failing")
-    query = (sa.select(seen.c.ref, seen.c.hash, live.c.source_hash, failing.c.source_hash)
+    query = (sa.select(seen.c.ref, seen.c.hash, live.c.source_hash, live.c.is_deleted,
+                       failing.c.source_hash)
              .select_from(seen.outerjoin(live, live.c.source_ref == seen.c.ref)
                           .outerjoin(failing, failing.c.source_ref == seen.c.ref))
              .where(seen.c.chunk == chunk))
     found: dict[str, str] = {}
-    for ref, digest, core_hash, failing_hash in conn.execute(query):
+    for ref, digest, core_hash, deleted, failing_hash in conn.execute(query):
         if core_hash is None and failing_hash is None:
             continue
-        same = digest in (core_hash, failing_hash)
-        if found.get(ref) != "same":
-            found[ref] = "same" if same else "changed"
+        if digest in (core_hash, failing_hash):
+            found[ref] = "same"
+        elif found.get(ref) != "same":
+            found[ref] = "deleted" if deleted and failing_hash is None else "changed"
     return found
 
 

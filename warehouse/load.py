@@ -452,7 +452,8 @@ def _write_audit(conn: sa.Connection, request: LoadRequest, counts: dict[str, in
         department_code=request.department_code, source_system=request.source_system,
         dataset=request.dataset, batch_id=request.batch_id, run_id=request.run_id,
         code_version=request.code_version, config_hash=request.config_hash,
-        cursor=request.cursor, loaded_at=now, notes=request.notes or None, **counts))
+        cursor=request.cursor, loaded_at=now,
+        notes=request.notes if request.notes else sa.null(), **counts))
     if request.cursor is not None:
         cursor_state = table(AUDIT, "cursor_state")
         insert = _insert(conn, cursor_state).values(

@@ -170,3 +170,20 @@ def test_rows_superseded_at_load_are_not_reloaded(monkeypatch, tmp_path) -> None
     assert current_rows(url, "ent_db") == {"E1": ("甲（旧）", "张三"), "E2": ("乙", "李四")}
     assert periods["2025-02-01"].counts["missing"] == 1
     assert all(p.counts["source_rows"] == p.counts["warehouse_rows"] for p in periods.values())
+
+
+def test_reconciling_the_demo_department_changes_nothing(monkeypatch, tmp_path, capsys) -> None:
+    """The shipped GS-SCJG department with its planted defects (bad rows quarantined, rows of
+    one record superseded): after a run, a reconciliation finds every source row in."""
+    from pipeline_support import legacy_home, use_workspace
+
+    with legacy_home(tmp_path / "legacy") as built:
+        url = use_workspace(monkeypatch, built, tmp_path)
+        assert main(["run", "--department", "GS-SCJG"]) in (0, 1)   # breaches are planted
+        before = query(url, "SELECT count(*) AS n FROM audit.batch")[0]["n"]
+        capsys.readouterr()
+        assert main(["reconcile", "--department", "GS-SCJG"]) == 0, capsys.readouterr().out
+        recorded = query(url, "SELECT sum(source_rows) AS s, sum(warehouse_rows) AS w, "
+                              "sum(missing + changed + gone) AS d FROM audit.reconciliation")[0]
+        assert recorded["s"] == recorded["w"] > 0 and recorded["d"] == 0
+        assert query(url, "SELECT count(*) AS n FROM audit.batch")[0]["n"] == before
