@@ -56,13 +56,17 @@ class Batch:
     ``table`` has the legacy column names; values are as read (strings for files and HTTP,
     the driver's Python types for SQL). ``refs[i]`` names the source row of ``table`` row ``i``.
     ``cursor`` is the state to pass to ``read`` to resume *after* this batch (JSON-serialisable;
-    ``None`` means "start from the beginning next time").
+    ``None`` means "start from the beginning next time"). ``warnings`` are sentences to
+    record with the batch.
     """
 
     table: pa.Table
     refs: list[str]
     cursor: dict | None
     errors: list[RowError] = field(default_factory=list)
+    # Things a person must hear about though no row failed (an empty export, a rejected file):
+    # the pipeline records them with the batch (audit.batch.notes) and prints them.
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if len(self.refs) != self.table.num_rows:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import math
 import shutil
@@ -43,6 +44,10 @@ class FileSourceConfig(BaseModel):
                                                          "*.xls", "*.json", "*.jsonl"],
                                 description="glob patterns of files to read, in the folder")
     archive_dir: str | None = Field(None, description="raw copies <sha256>__<name> go here")
+    rejected_dir: str | None = Field(None, description="files that cannot be decoded or parsed "
+                                                       "are moved here, each with a "
+                                                       "<name>.reason.txt (default: the drop "
+                                                       "folder's _rejected/)")
     format: Format | None = Field(None, description="override the format given by the extension")
     encoding: str | None = Field(None, description="text encoding override (default: detect)")
     delimiter: str | None = Field(None, description="CSV delimiter (default , or tab for .tsv)")
@@ -59,17 +64,50 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     """
     if encoding:
         return data.decode(encoding), encoding
-    for candidate in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(candidate), candidate
-        except UnicodeDecodeError:
-            continue
+    try:
+        return data.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    mixed = _mixed_lines(data)
+    if mixed is not None:
+        return mixed, "utf-8/gb18030 by line"
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None:
         raise ConnectorError("cannot detect the text encoding; set `encoding`")
     return str(best), best.encoding
+
+
+def _mixed_lines(data: bytes) -> str | None:
+    """A file whose lines were appended by a UTF-8 and a GBK program: decoded line by line.
+
+    Whole-file GB18030 would "succeed" on such a file and turn its UTF-8 lines into mojibake
+    (UTF-8 Chinese is mostly valid GB18030 bytes), so a file with both kinds of line is told
+    apart first: a non-ASCII line that is valid UTF-8 is UTF-8 (GBK text almost never is).
+    ``None`` when the file is not such a mix.
+    """
+    lines = data.splitlines(keepends=True)
+    kinds = set()
+    decoded = []
+    for line in lines:
+        if line.isascii():
+            decoded.append(line.decode("ascii"))
+            continue
+        try:
+            decoded.append(line.decode("utf-8-sig" if not decoded else "utf-8"))
+            kinds.add("utf-8")
+        except UnicodeDecodeError:
+            try:
+                decoded.append(line.decode("gb18030"))
+            except UnicodeDecodeError:
+                return None
+            kinds.add("gb18030")
+    return "".join(decoded) if kinds == {"utf-8", "gb18030"} else None
 
 
 def cell_to_str(value: Any) -> str | None:  # noqa: C901 - a flat branch per cell type
@@ -135,6 +173,10 @@ def _header(rows: list[list[str]]) -> list[str]:
     return names
 
 
+class _FileRejected(ConnectorError):
+    """This file (not the feed) cannot be decoded or parsed: it is moved aside, the rest load."""
+
+
 # A record from a file: ("row", ref, [values]) or ("error", ref, RowError)
 Record = tuple[str, str, Any]
 
@@ -192,12 +234,16 @@ class FileSource:
             if digest in done:
                 continue
             skip = partial["records"] if partial and partial.get("sha256") == digest else 0
-            yield from self._read_file(path, data, digest, processed, skip)
+            rejected = yield from self._read_file(path, data, digest, processed, skip)
             processed = [*processed, digest]
             done.add(digest)
-            # The caller resumed us: it has committed the file's last batch. Archive now; a
-            # crash before this point re-processes the file instead of losing it.
-            self._archive(path, digest)
+            # The caller resumed us: it has committed the file's last batch. Archive (or move
+            # a rejected file aside) now; a crash before this point re-processes the file
+            # instead of losing it.
+            if rejected is None:
+                self._archive(path, digest)
+            else:
+                self._reject(path, digest, rejected)
 
     def _archive(self, path: Path, digest: str) -> None:
         if self.config.archive_dir:
@@ -206,24 +252,63 @@ class FileSource:
             if not target.exists():
                 shutil.copy2(path, target)
 
+    def _rejected_dir(self) -> Path:
+        return Path(self.config.rejected_dir or Path(self.config.directory) / "_rejected")
+
+    def _reject(self, path: Path, digest: str, reason: str) -> None:
+        """Move a file that cannot be read out of the drop folder, with its reason beside it."""
+        folder = self._rejected_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / path.name
+        if target.exists():
+            target = folder / f"{digest[:12]}__{path.name}"
+        target.with_name(target.name + ".reason.txt").write_text(
+            f"{path.name} (sha256 {digest}) was rejected: {reason}\n", encoding="utf-8")
+        shutil.move(str(path), target)
+
     def _read_file(self, path: Path, data: bytes, digest: str, processed: list[str],
                    skip: int) -> Iterator[Batch]:
+        """Yield the file's batches; returns the reason when the file itself is rejected."""
         fmt = self.config.format or _EXTENSIONS.get(path.suffix.lower())
         if fmt is None:
             raise ConnectorError(f"{path.name}: unknown file type; set `format`")
         try:
             columns, records = self._parse(path, data, fmt)
-        except ConnectorError as error:
+            chunks = lookahead(_chunks(records, self.config.batch_size, skip))
+            # the first chunk parses what a format parses up front (a .json document)
+            first = next(chunks, None)
+        except _FileRejected as error:
+            reason = str(error)
+            where = self._rejected_dir()
+            message = f"file rejected, moved to {where}: {reason}"
+            yield Batch(table=pa.table({}), refs=[], cursor=_cursor(processed, digest, 0, True),
+                        errors=[RowError(f"{path.name}:file", message, None)],
+                        warnings=[f"{path.name}: {message}"])
+            return reason
+        except ConnectorError as error:   # the feed's configuration does not fit: fail the feed
             raise ConnectorError(f"{path.name}: {error}") from error
         count = 0
-        chunks = _chunks(records, self.config.batch_size, skip)
-        any_chunk = False
-        for chunk, is_last in lookahead(chunks):
-            any_chunk = True
+        if first is None:
+            kind = "empty file" if not data.strip() else "no data rows (header only)"
+            yield _to_batch(columns(), [], _cursor(processed, digest, skip, True),
+                            [f"{path.name}: {kind} — a failed export? nothing was loaded "
+                             "from it"] if not skip else [])
+            return None
+        for chunk, is_last in itertools.chain([first], chunks):
             count += len(chunk)
             yield _to_batch(columns(), chunk, _cursor(processed, digest, skip + count, is_last))
-        if not any_chunk:
-            yield _to_batch(columns(), [], _cursor(processed, digest, skip, True))
+        return None
+
+    def _decode(self, data: bytes) -> str:
+        try:
+            return decode_bytes(data, self.config.encoding)[0]
+        except UnicodeDecodeError as error:
+            raise _FileRejected(f"cannot decode with encoding {self.config.encoding!r}: "
+                                f"{error}") from error
+        except LookupError as error:   # an unknown encoding name: the feed's configuration
+            raise ConnectorError(f"unknown encoding {self.config.encoding!r}") from error
+        except ConnectorError as error:
+            raise _FileRejected(str(error)) from error
 
     def _parse(self, path: Path, data: bytes, fmt: Format):
         if fmt in ("csv", "tsv"):
@@ -234,11 +319,7 @@ class FileSource:
 
     # -- CSV ----------------------------------------------------------------------------
     def _parse_csv(self, name: str, data: bytes, default_delimiter: str):
-        try:
-            text, _ = decode_bytes(data, self.config.encoding)
-        except (UnicodeDecodeError, LookupError) as error:
-            raise ConnectorError(f"cannot decode with encoding {self.config.encoding!r}: "
-                                 f"{error}") from error
+        text = self._decode(data)
         feeder = _LineFeeder(io.StringIO(text, newline="").readlines())
         reader = csv.reader(feeder, delimiter=self.config.delimiter or default_delimiter,
                             strict=True)
@@ -292,6 +373,10 @@ class FileSource:
 
         try:
             book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except (CalamineError, ValueError, OSError) as error:
+            raise _FileRejected(f"cannot read the workbook: {type(error).__name__}: "
+                                f"{error}") from error
+        try:
             sheet_ref = self.config.sheet if self.config.sheet is not None else 0
             if isinstance(sheet_ref, int):
                 sheet = book.get_sheet_by_index(sheet_ref)
@@ -317,8 +402,8 @@ class FileSource:
         return (lambda: header), records()
 
     # -- JSON ---------------------------------------------------------------------------
-    def _parse_json(self, name: str, data: bytes, fmt: Format):  # noqa: C901 - kept whole while change capture reworks this module
-        text, _ = decode_bytes(data, self.config.encoding)
+    def _parse_json(self, name: str, data: bytes, fmt: Format):  # noqa: C901 - one pass over a JSON export
+        text = self._decode(data)
         header: list[str] = []
         index: dict[str, int] = {}
 
@@ -351,12 +436,12 @@ class FileSource:
             try:
                 document = json.loads(text)
             except json.JSONDecodeError as error:
-                raise ConnectorError(f"bad JSON: {error}") from error
+                raise _FileRejected(f"bad JSON: {error}") from error
             for part in (self.config.records_path or "").split("."):
                 if part:
                     document = document.get(part) if isinstance(document, dict) else None
             if not isinstance(document, list):
-                raise ConnectorError(f"no list of records at {self.config.records_path!r}")
+                raise _FileRejected(f"no list of records at {self.config.records_path!r}")
             for number, obj in enumerate(document, start=1):
                 ref = f"{name}:record {number}"
                 if isinstance(obj, dict):
@@ -386,7 +471,8 @@ def _cursor(processed: list[str], digest: str, records: int, file_done: bool) ->
     return {"processed": list(processed), "partial": {"sha256": digest, "records": records}}
 
 
-def _to_batch(header: list[str], chunk: list[Record], cursor: dict) -> Batch:
+def _to_batch(header: list[str], chunk: list[Record], cursor: dict,
+              warnings: list[str] | None = None) -> Batch:
     rows = [(ref, values) for kind, ref, values in chunk if kind == "row"]
     errors = [err for kind, _, err in chunk if kind == "error"]
     width = len(header)
@@ -396,4 +482,5 @@ def _to_batch(header: list[str], chunk: list[Record], cursor: dict) -> Batch:
         for i in range(width):
             columns[i].append(values[i])
     table = pa.Table.from_arrays([pa.array(c, type=pa.string()) for c in columns], names=header)
-    return Batch(table=table, refs=[ref for ref, _ in rows], cursor=cursor, errors=errors)
+    return Batch(table=table, refs=[ref for ref, _ in rows], cursor=cursor, errors=errors,
+                 warnings=list(warnings or []))

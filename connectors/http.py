@@ -5,6 +5,7 @@ incremental reads through an ``updated_since`` parameter. See README.md, "HTTP".
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -51,6 +52,8 @@ class HttpSourceConfig(BaseModel):
     backoff: float = Field(1.0, ge=0, description="first retry delay; doubles each retry")
     max_backoff: float = Field(60, ge=0, description="cap on any one wait, Retry-After included")
     rate_limit: float | None = Field(None, gt=0, description="requests per second at most")
+    max_pages: int | None = Field(1000, gt=0, description="pages read per run at most; the "
+                                                          "next run goes on from there")
 
 
 def json_path(document: Any, path: str) -> Any:
@@ -164,6 +167,7 @@ class HttpSource:
         since = state.get("updated_since")
         high = state.get("high_water", since)
         position = {k: state[k] for k in ("page", "offset", "cursor") if k in state}
+        pages, previous = 0, None
         while True:
             document = self._get(self._page_params(position, since))
             records = json_path(document, cfg.records_path)
@@ -172,6 +176,16 @@ class HttpSource:
             if not isinstance(records, list):
                 raise self._error(f"no list of records at {cfg.records_path!r}")
             where = self._where(position)
+            # An API that ignores the position answers the same page for ever: stop loudly
+            # rather than read (and hold) it again and again.
+            digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str)
+                                    .encode()).hexdigest() if records else None
+            if digest is not None and digest == previous:
+                raise self._error(f"pagination does not advance: {where} returned the same "
+                                  f"{len(records)} records as the page before (check "
+                                  f"pagination / {self._position_param()})")
+            previous = digest
+            pages += 1
             rows = [(i, r) for i, r in enumerate(records) if isinstance(r, dict)]
             if cfg.updated_field:
                 stamps = [str(r[cfg.updated_field]) for _, r in rows
@@ -181,6 +195,10 @@ class HttpSource:
             next_cursor = json_path(document, cfg.next_cursor_path)
             last = (len(records) < cfg.page_size if cfg.pagination != "cursor"
                     else not next_cursor or not records)
+            if cfg.pagination == "cursor" and not last and next_cursor == position.get("cursor"):
+                raise self._error(f"pagination does not advance: {where} names itself as the "
+                                  "next cursor")
+            capped = not last and cfg.max_pages is not None and pages >= cfg.max_pages
             if cfg.pagination == "page":
                 position = {"page": position.get("page", cfg.first_page) + 1}
             elif cfg.pagination == "offset":
@@ -194,9 +212,19 @@ class HttpSource:
             errors = [RowError(f"{self._name}#{where}/{i}", "record is not a JSON object",
                                json.dumps(r, ensure_ascii=False))
                       for i, r in enumerate(records) if not isinstance(r, dict)]
-            yield self._batch(rows, where, cursor, errors)
-            if last:
+            batch = self._batch(rows, where, cursor, errors)
+            if capped:
+                batch.warnings.append(f"{self._name}: page cap reached ({cfg.max_pages} pages "
+                                      "this run); the next run goes on from "
+                                      f"{self._where(position)}")
+            yield batch
+            if last or capped:
                 return
+
+    def _position_param(self) -> str:
+        cfg = self.config
+        return {"page": cfg.page_param, "offset": cfg.offset_param,
+                "cursor": cfg.cursor_param}[cfg.pagination]
 
     def _where(self, position: dict) -> str:
         cfg = self.config

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -19,11 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from connectors.base import (
     Batch,
     ConnectorError,
+    RowError,
     lookahead,
     mask_url,
     resolve_secret,
     scrub,
 )
+from connectors.timestamps import LEGACY_TIMEZONE, parse_timestamp, row_hash
 
 __all__ = ["SqlSource", "SqlSourceConfig", "repair_latin1_gbk"]
 
@@ -53,7 +57,17 @@ class SqlSourceConfig(BaseModel):
     mode: Literal["incremental", "full"] = "incremental"
     cursor_column: str | None = Field(None, description="monotonic column (update time or version) "
                                                         "for incremental mode")
+    cursor_type: Literal["auto", "native", "text"] = Field(
+        "auto", description="text: the cursor column holds time stamps as text, parsed (never "
+                            "compared as text); auto: text when the column's values are strings")
+    cursor_formats: list[str] = Field(
+        default_factory=list, description="strptime formats of a text cursor column, tried "
+                                          "before ISO 8601 and the common legacy layouts")
+    cursor_timezone: str = Field(LEGACY_TIMEZONE, description="zone of wall-clock time stamps "
+                                                              "(text cursor values without one)")
     primary_key: list[str] = Field(description="row identity: refs, keyset tiebreak")
+    unique_key: bool = Field(True, description="false: rows may share the primary key (a view, "
+                                               "a query): refs carry a row hash")
     overlap: float = Field(0, ge=0, description="seconds re-read before the last cursor value "
                                                 "(cursor units for a numeric cursor column)")
     batch_size: int = Field(10_000, gt=0)
@@ -177,6 +191,7 @@ class SqlSource:
         self.config = config
         self._url = url
         self._engine: sa.Engine | None = None
+        self._cursor_is_text: bool | None = None
 
     # -- connection ---------------------------------------------------------------------
     def _resolve_url(self) -> sa.URL:
@@ -246,14 +261,18 @@ class SqlSource:
         sub = sa.text(cfg.query).columns(*[sa.column(n) for n in key_names]).subquery("src")
         return sub, sub.c
 
-    def _statement(self, state: dict | None) -> sa.Select:
+    def _statement(self, state: dict | None, text_cursor: bool) -> sa.Select:
         cfg = self.config
         source, cols = self._from()
         stmt = sa.select(sa.literal_column("*")).select_from(source)
         pks = [cols[n] for n in cfg.primary_key]
-        if cfg.mode == "full":
+        if cfg.mode == "full" or text_cursor:
+            # A text cursor's order is not time order: the rows are read in key order and
+            # selected by their parsed time stamp (see _TextCursor).
             if state and state.get("after_pk") is not None:
-                stmt = stmt.where(_after(pks, [_decode_value(v) for v in state["after_pk"]]))
+                after = [_decode_value(v) for v in state["after_pk"]]
+                stmt = stmt.where(_after(pks, after, inclusive="seen" in state
+                                         or "pk_seen" in state))
             return stmt.order_by(*pks)
         cursor = cols[cfg.cursor_column]
         # NULL sorts first on some dialects and last on others, and cannot be resumed after:
@@ -270,9 +289,33 @@ class SqlSource:
             if cfg.overlap:
                 stmt = stmt.where(cursor >= _minus_overlap(last, cfg.overlap))
             else:
+                # Inclusive: rows tied with the last one delivered are read again and those
+                # already delivered are dropped by their row hash ("seen"). A state written
+                # before "seen" existed resumes strictly after, as it did.
                 pk_values = [_decode_value(v) for v in state.get("pk") or []]
-                stmt = stmt.where(_after([cursor, *pks], [last, *pk_values]))
+                stmt = stmt.where(_after([cursor, *pks], [last, *pk_values],
+                                         inclusive="seen" in state))
         return stmt.order_by(cursor, *pks)
+
+    def _text_cursor(self) -> bool:
+        """Whether the cursor column holds text (parsed into time stamps, not compared as text)."""
+        cfg = self.config
+        if cfg.mode == "full" or not cfg.cursor_column:
+            return False
+        if cfg.cursor_type != "auto":
+            return cfg.cursor_type == "text"
+        if self._cursor_is_text is None:
+            engine, url = self._engine_for()
+            source, cols = self._from()
+            cursor = cols[cfg.cursor_column]
+            try:
+                with engine.connect() as conn:
+                    sample = conn.execute(sa.select(cursor).select_from(source)
+                                          .where(cursor.is_not(None)).limit(1)).scalar()
+            except sa.exc.SQLAlchemyError as error:
+                raise self._error("cannot read from", url, error) from None
+            self._cursor_is_text = isinstance(sample, str | bytes)
+        return self._cursor_is_text
 
     # -- Source ---------------------------------------------------------------------------
     def check(self) -> None:
@@ -289,17 +332,27 @@ class SqlSource:
     def read(self, state: dict | None) -> Iterator[Batch]:
         """Yield batches of the rows after the cursor, in cursor order (or the window's rows)."""
         cfg = self.config
+        text_cursor = self._text_cursor()
+        if text_cursor and state and "since" not in state and state.get("cursor") is not None:
+            # a state written when the text column was compared as text: go on from its time
+            since = parse_timestamp(_decode_value(state["cursor"]), cfg.cursor_formats,
+                                    cfg.cursor_timezone)
+            state = {"since": since and since.isoformat(), "seen": []}
         engine, url = self._engine_for()
-        stmt = self._statement(state)
+        stmt = self._statement(state, text_cursor)
         try:
             with engine.connect() as conn:
                 result = conn.execution_options(stream_results=True,
                                                 yield_per=cfg.batch_size).execute(stmt)
                 columns = list(result.keys())
+                self._check_columns(columns)
                 types = _declared_types(result)
+                rows = (row for part in result.partitions(cfg.batch_size) for row in part)
+                chunks = (self._text_chunks(rows, columns, state) if text_cursor
+                          else self._keyset_chunks(rows, columns, state))
                 try:
-                    for rows, is_last in lookahead(result.partitions(cfg.batch_size)):
-                        yield self._batch(columns, rows, is_last, types)
+                    for (chunk, errors, cursor), is_last in lookahead(chunks):
+                        yield self._batch(columns, chunk, errors, cursor(is_last), types)
                 except GeneratorExit:
                     # The caller stopped early: drop the connection rather than drain the rest
                     # of a server-side cursor (PyMySQL would read every remaining row).
@@ -314,15 +367,127 @@ class SqlSource:
         except sa.exc.SQLAlchemyError as error:
             raise self._error("cannot read from", url, error) from None
 
-    def _batch(self, columns: list[str], rows: Sequence[Any], is_last: bool,
-               types: list[pa.DataType | None]) -> Batch:
+    def _check_columns(self, columns: list[str]) -> None:
         cfg = self.config
-        data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-        index = {name: i for i, name in enumerate(columns)}
-        missing = [n for n in [*cfg.primary_key, cfg.cursor_column] if n and n not in index]
+        missing = [n for n in [*cfg.primary_key, cfg.cursor_column] if n and n not in columns]
         if missing:
             raise ConnectorError(f"{cfg.ref_name}: columns {missing} not in the result "
                                  f"(have {columns})")
+
+    def _keyset_chunks(self, rows: Iterator[Any], columns: list[str], state: dict | None
+                       ) -> Iterator[tuple[list, list[RowError], Any]]:
+        """Batches of a keyset read: (cursor column,) primary key order, resumed exactly.
+
+        The state names the last row delivered (its order key) and the row hashes of every
+        row delivered with exactly that order key; the read resumes at that key inclusively
+        and drops those rows, so rows tied on the whole order key (a view, a query, a table
+        without a unique key) are neither lost nor repeated wherever a batch ends.
+        """
+        cfg = self.config
+        index = {name: i for i, name in enumerate(columns)}
+        full = cfg.mode == "full"
+        order = [index[n] for n in ([] if full else [cfg.cursor_column]) + cfg.primary_key]
+        boundary: tuple | None = None
+        seen: list[str] = []
+        if state and not (cfg.mode == "incremental" and cfg.overlap):
+            if full and state.get("after_pk") is not None and "seen" in state:
+                boundary = tuple(_decode_value(v) for v in state["after_pk"])
+            elif not full and state.get("cursor") is not None and "seen" in state:
+                boundary = tuple(_decode_value(v) for v in
+                                 [state["cursor"], *(state.get("pk") or [])])
+            seen = list(state.get("seen") or [])
+        pending = list(seen)  # delivered rows of the boundary key still to drop
+
+        def key_of(row: Any) -> tuple:
+            return tuple(row[i] for i in order)
+
+        chunk: list = []
+        tail_key, tail = boundary, list(seen)   # hashes delivered at the last key so far
+        for row in rows:
+            key = key_of(row)
+            if pending and key == boundary:
+                digest = row_hash(row)
+                if digest in pending:
+                    pending.remove(digest)
+                    continue
+            chunk.append(row)
+            if len(chunk) == cfg.batch_size:
+                tail_key, tail = self._tail(chunk, key_of, tail_key, tail)
+                yield chunk, [], self._keyset_cursor(chunk[-1], index, tail)
+                chunk = []
+        if chunk:
+            tail_key, tail = self._tail(chunk, key_of, tail_key, tail)
+            yield chunk, [], self._keyset_cursor(chunk[-1], index, tail)
+
+    @staticmethod
+    def _tail(chunk: list, key_of: Any, previous_key: tuple | None, previous: list[str]
+              ) -> tuple[tuple, list[str]]:
+        """The last row's order key and the hashes of every row delivered with it."""
+        last = key_of(chunk[-1])
+        hashes = []
+        for row in reversed(chunk):
+            if key_of(row) != last:
+                return last, hashes[::-1]
+            hashes.append(row_hash(row))
+        # the whole chunk shares the key: add what earlier batches delivered with it
+        return last, (list(previous) if previous_key == last else []) + hashes[::-1]
+
+    def _keyset_cursor(self, last: Any, index: dict[str, int], tail: list[str]) -> Any:
+        cfg = self.config
+        if cfg.mode == "full":
+            after = {"after_pk": [_encode_value(last[index[n]]) for n in cfg.primary_key],
+                     "seen": tail}
+            return lambda is_last: None if is_last else after
+        cursor = {"cursor": _encode_value(last[index[cfg.cursor_column]]),
+                  "pk": [_encode_value(last[index[n]]) for n in cfg.primary_key]}
+        if not cfg.overlap:
+            cursor["seen"] = tail
+        return lambda is_last: cursor
+
+    def _text_chunks(self, rows: Iterator[Any], columns: list[str], state: dict | None
+                     ) -> Iterator[tuple[list, list[RowError], Any]]:
+        """Batches of a text-cursor read: every row in key order, selected by parsed time."""
+        cfg = self.config
+        index = {name: i for i, name in enumerate(columns)}
+        reader = _TextCursor(cfg, state or {}, index[cfg.cursor_column])
+        pk_index = [index[n] for n in cfg.primary_key]
+        pending = list(reader.pk_seen)
+        chunk: list = []
+        errors: list[RowError] = []
+        pk_key, pk_tail = reader.after_pk, list(reader.pk_seen)
+        for row in rows:
+            key = tuple(row[i] for i in pk_index)
+            digest = None
+            if pending and key == reader.after_pk:
+                digest = row_hash(row)
+                if digest in pending:
+                    pending.remove(digest)
+                    continue
+            verdict = reader.take(row, self._ref(row, index), digest)
+            if verdict is None:
+                continue
+            digest = digest or row_hash(row)
+            pk_tail = ([*pk_tail, digest] if key == pk_key else [digest])
+            pk_key = key
+            if isinstance(verdict, RowError):
+                errors.append(verdict)
+            else:
+                chunk.append(row)
+            if len(chunk) + len(errors) == cfg.batch_size:
+                yield chunk, errors, reader.cursor(key, pk_tail)
+                chunk, errors = [], []
+        if chunk or errors:
+            yield chunk, errors, reader.cursor(pk_key, pk_tail)
+
+    def _ref(self, row: Any, index: dict[str, int]) -> str:
+        cfg = self.config
+        return f"{cfg.ref_name}#" + ",".join(f"{n}={row[index[n]]}" for n in cfg.primary_key)
+
+    def _batch(self, columns: list[str], rows: Sequence[Any], errors: list[RowError],
+               cursor: dict | None, types: list[pa.DataType | None]) -> Batch:
+        cfg = self.config
+        data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+        index = {name: i for i, name in enumerate(columns)}
         if cfg.repair_mislabelled:
             targets = cfg.repair_columns or columns
             for name in targets:
@@ -330,27 +495,117 @@ class SqlSource:
                 data[i] = tuple(repair_latin1_gbk(v) for v in data[i])
         arrays = [_to_array(col, kind) for col, kind in zip(data, types, strict=True)]
         table = pa.Table.from_arrays(arrays, names=columns)
-        pk_cols = [data[index[n]] for n in cfg.primary_key]
-        refs = [f"{cfg.ref_name}#" + ",".join(f"{n}={v}" for n, v in zip(cfg.primary_key, key,
-                                                                          strict=True))
-                for key in zip(*pk_cols, strict=True)] if rows else []
-        last = rows[-1] if rows else None
-        cursor: dict | None
-        if cfg.mode == "full":
-            cursor = None if is_last else {
-                "after_pk": [_encode_value(last[index[n]]) for n in cfg.primary_key]}
-        else:
-            cursor = {"cursor": _encode_value(last[index[cfg.cursor_column]]),
-                      "pk": [_encode_value(last[index[n]]) for n in cfg.primary_key]}
-        return Batch(table=table, refs=refs, cursor=cursor)
+        refs = [self._ref(row, index) for row in rows]
+        if not cfg.unique_key:
+            # rows may share a key: the row hash tells them apart
+            refs = [f"{ref}@{row_hash(row)[:12]}" for ref, row in zip(refs, rows, strict=True)]
+        return Batch(table=table, refs=refs, cursor=cursor, errors=errors)
 
 
-def _after(columns: list[Any], values: list[Any]) -> Any:
-    """Lexicographic ``(c1, c2, ...) > (v1, v2, ...)`` spelled portably (no row values)."""
+class _TextCursor:
+    """The selection of a text-cursor read (state and the rows it keeps).
+
+    Between runs the state is ``{"since": iso, "seen": [row hashes], "rejected": {ref: hash}}``:
+    rows stamped after ``since`` are new, rows stamped exactly ``since`` are new unless their
+    hash is in ``seen`` (delivered last time), and a row whose stamp does not parse is a row
+    error once (``rejected``) — read again when its value changes, whatever its time. During a
+    run the state also holds the scan position (``after_pk`` with ``pk_seen``) and the run's
+    high water (``high`` with ``high_seen``).
+    """
+
+    def __init__(self, config: SqlSourceConfig, state: dict, cursor_index: int) -> None:
+        self.config = config
+        self.cursor_index = cursor_index
+        self.since = _instant(state.get("since"))
+        self.seen = set(state.get("seen") or [])
+        self.high = _instant(state.get("high", state.get("since")))
+        self.high_seen = list(state.get("high_seen", state.get("seen")) or [])
+        self.rejected: dict[str, str] = dict(state.get("rejected") or {})
+        self.after_pk = (tuple(_decode_value(v) for v in state["after_pk"])
+                         if state.get("after_pk") is not None else None)
+        self.pk_seen = list(state.get("pk_seen") or [])
+        lower = self.since
+        if lower is not None and config.overlap:
+            lower = lower - dt.timedelta(seconds=config.overlap)
+        self.lower = lower
+        self.window = [_instant(_window_value(v), config.cursor_timezone)
+                       if v is not None else None for v in (config.window or (None, None))]
+
+    def take(self, row: Any, ref: str, digest: str | None) -> Any:
+        """``True`` to deliver the row, a RowError for a stamp that does not parse, ``None``
+        to leave it (already delivered, or outside the window)."""
+        cfg = self.config
+        value = row[self.cursor_index]
+        if value is None:
+            return None
+        stamp = parse_timestamp(value, cfg.cursor_formats, cfg.cursor_timezone)
+        if stamp is None:
+            digest = digest or row_hash(row)
+            if self.rejected.get(ref) == digest:
+                return None   # reported before and unchanged: it is in the quarantine
+            self.rejected[ref] = digest
+            formats = ", ".join(cfg.cursor_formats) or "ISO 8601 and the common legacy layouts"
+            return RowError(ref, f"cursor column {cfg.cursor_column}: {value!r} is not a time "
+                                 f"stamp ({formats}); the row is not read until it is fixed",
+                            json.dumps([_plain(v) for v in row], ensure_ascii=False,
+                                       default=str))
+        start, end = self.window
+        if (start is not None and stamp < start) or (end is not None and stamp >= end):
+            return None
+        fixed = self.rejected.pop(ref, None) is not None
+        if fixed:
+            pass   # a stamp fixed after its rejection: read whatever its time
+        elif self.lower is not None and stamp < self.lower:
+            return None
+        elif not cfg.overlap and stamp == self.since:
+            if (digest or row_hash(row)) in self.seen:
+                return None
+        if self.high is None or stamp > self.high:
+            self.high, self.high_seen = stamp, [digest or row_hash(row)]
+        elif stamp == self.high:
+            self.high_seen.append(digest or row_hash(row))
+        return True
+
+    def cursor(self, after_pk: tuple | None, pk_seen: list[str]) -> Any:
+        done = {"since": self.high and self.high.isoformat(), "seen": list(self.high_seen),
+                "rejected": dict(self.rejected)}
+        during = {"since": self.since and self.since.isoformat(), "seen": sorted(self.seen),
+                  "high": self.high and self.high.isoformat(),
+                  "high_seen": list(self.high_seen), "rejected": dict(self.rejected),
+                  "after_pk": None if after_pk is None else [_encode_value(v) for v in after_pk],
+                  "pk_seen": list(pk_seen)}
+        return lambda is_last: done if is_last else during
+
+
+def _instant(value: Any, timezone: str = "UTC") -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(timezone))
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(0), tzinfo=ZoneInfo(timezone))
+    raise ConnectorError(f"a text cursor window needs ISO date/time bounds, got {value!r}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.time | dt.timedelta | decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _after(columns: list[Any], values: list[Any], inclusive: bool = False) -> Any:
+    """Lexicographic ``(c1, c2, ...) > (v1, v2, ...)`` (``>=`` when ``inclusive``), spelled
+    portably (no row values)."""
     clauses = []
     for i, (column, value) in enumerate(zip(columns, values, strict=True)):
         equal = [columns[j] == values[j] for j in range(i)]
         clauses.append(sa.and_(*equal, column > value))
+    if inclusive:
+        clauses.append(sa.and_(*(c == v for c, v in zip(columns, values, strict=True))))
     return sa.or_(*clauses)
 
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "trace",
     "verify",
     "run",
+    "reconcile",
     "validate",
     "quarantine",
     "metrics",

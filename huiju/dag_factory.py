@@ -11,6 +11,9 @@ A manifest entry is the plain dict ``huiju dags generate`` writes into
   (its extract results). Extract runs in the source's pool ``huiju_<dept>_<source>``: a pool
   belongs to a task, not to one map index, and keeping each source's chain apart means a
   system that is down does not hold back the other systems' data for the same data set;
+- for a SQL feed that says ``reconcile: true``, ``reconcile_<source>`` after its load: the
+  source against the warehouse by key (``huiju.reconcile``; a full read of the source per
+  run, hence opt-in);
 - retries with exponential backoff, ``HuijuNotifier`` on failure, ``catchup`` from config.
 
 ``build_delivery_dag`` builds ``huiju_deliver_<platform>``: one task sending the platform what
@@ -110,6 +113,28 @@ def load_feed(validated: dict) -> dict:
         raise AirflowFailException(f"quarantine threshold breached: {breach}") from breach
 
 
+def reconcile_feed_task(department_code: str, dataset: str, source_id: str) -> dict:
+    """Reconcile one SQL feed after its load (``reconcile: true``); fail while a period of the
+    source and the warehouse still differ (flagged deletions, rows superseded at load)."""
+    from airflow.sdk import get_current_context
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from huiju.pipeline import FeedKey
+    from huiju.reconcile import new_reconcile_id, reconcile_feed
+
+    context = get_current_context()
+    periods = reconcile_feed(FeedKey(department_code, source_id, dataset),
+                             run_id=context["run_id"], reconcile_id=new_reconcile_id())
+    totals = {name: sum(p.counts[name] for p in periods.values())
+              for name in ("source_rows", "warehouse_rows", "missing", "changed", "gone")}
+    differ = sorted(name for name, p in periods.items()
+                    if p.counts["source_rows"] != p.counts["warehouse_rows"])
+    if differ:
+        raise AirflowFailException(f"{department_code}/{source_id}/{dataset}: source and "
+                                   f"warehouse differ in periods {differ[:10]}")
+    return {"periods": len(periods), **totals}
+
+
 # --- the DAG ----------------------------------------------------------------------------------
 
 
@@ -203,10 +228,18 @@ def _dataset_group(department_code: str, dataset: str, feeds: Sequence[Mapping[s
             validated = PythonOperator.partial(
                 task_id=f"validate_{source_id}", python_callable=validate_feed,
             ).expand(op_kwargs=extracted.output.map(_extracted))
-            PythonOperator.partial(
+            loaded = PythonOperator.partial(
                 task_id=f"load_{source_id}", python_callable=load_feed,
                 outlets=[asset_for(dataset)],
             ).expand(op_kwargs=validated.output.map(_validated))
+            if any(feed.get("reconcile") for feed in source_feeds):
+                reconciled = PythonOperator.partial(
+                    task_id=f"reconcile_{source_id}", python_callable=reconcile_feed_task,
+                    pool=source_feeds[0]["pool"],
+                ).expand(op_kwargs=[
+                    {"department_code": department_code, "dataset": dataset,
+                     "source_id": source_id}])
+                loaded >> reconciled
     return group
 
 

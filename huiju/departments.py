@@ -261,6 +261,19 @@ class Feed(_Strict):
                     "as one batch; the next run goes on from the committed cursor. Bounds the "
                     "memory of a first load of millions of rows (`huiju run` runs until the "
                     "source is drained). Not applied to a backfill of a period")
+    version_column: str | None = Field(
+        default=None,
+        description="legacy column ordering the versions of one record (update time or a "
+                    "sequence): the newest version wins within a batch and across batches, "
+                    "not the last in file order")
+    reconcile: bool = Field(
+        default=False,
+        description="SQL feeds: reconcile the source with the warehouse by key after each "
+                    "scheduled load (a DAG task; a full read of the source per run)")
+    on_source_delete: Literal["delete", "flag"] = Field(
+        default="delete",
+        description="what `huiju reconcile` does with a row the source no longer has: delete it "
+                    "(operation d) or only flag it in the reconciliation")
     mapping: dict[str, FieldMapping]
 
     _connector: BaseModel | None = PrivateAttr(default=None)

@@ -66,6 +66,9 @@ def entry_for(department: Any) -> dict[str, Any]:
             feeds = datasets.setdefault(feed.dataset, [])
             if not any(f["source_id"] == source.id for f in feeds):
                 feeds.append({"source_id": source.id, "pool": pool})
+            if source.kind == "sql" and getattr(feed, "reconcile", False):
+                # only when asked: an entry without the key builds the same DAG as before
+                next(f for f in feeds if f["source_id"] == source.id)["reconcile"] = True
     retry_minutes = getattr(department, "retry_delay_minutes", 5)
     return {
         "code": code,

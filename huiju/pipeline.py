@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from connectors.base import Batch
 from connectors.base import Source as Connector
 from connectors.registry import kind as connector_kind
 
@@ -32,6 +33,7 @@ from huiju import jsonlog
 from huiju.departments import Department, Feed, LegacySystem, load_departments
 from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
+from huiju.versions import order_by_version, stale_rows
 from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
 from schemas.frames import LOAD_QUARANTINE_COLUMNS, RAW_COLUMNS, RECORD, SOURCE_REF
@@ -206,8 +208,19 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
         connector = _windowed(source, feed, interval_start, interval_end)
 
     # A period has no cursor to go on from: it is read whole.
-    run = map_batches(connector.read(None if period else saved_cursor), feed, spec, department,
+    warnings: list[str] = []
+    batches = _noting(connector.read(None if period else saved_cursor), warnings)
+    run = map_batches(batches, feed, spec, department,
                       batch_id, max_rows=None if period else feed.max_rows_per_run)
+    for warning in warnings:
+        _log.warning("%s/%s/%s: %s", key.department, key.source, key.dataset, warning)
+    if run.frame is not None:
+        check_unique_refs(run.frame["_source_ref"], key)
+        if feed.version_column:
+            # newest version last, so that validation's "last row of a key wins" keeps it
+            run.frame, run.issues, ties = order_by_version(run.frame, run.issues,
+                                                           feed.version_column, spec)
+            warnings.extend(ties)
     cursor = run.cursor if run.batches and not period else saved_cursor
     stage = _stage_dir(settings, run_id, key)
     _make_stage(settings, stage)
@@ -217,10 +230,34 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     _log.info("%s/%s/%s: extracted %d rows as batch %s", key.department, key.source,
               key.dataset, run.rows, batch_id)
     return {**key.as_dict(), "run_id": run_id, "batch_id": batch_id, "extracted": run.rows,
-            "cursor": cursor, "more": not run.drained,
+            "cursor": cursor, "more": not run.drained, "warnings": warnings,
             "frame": _write(frame, stage / "frame.parquet"),
             "issues": _write(issue_frame, stage / "issues.parquet"),
             "extracted_at": datetime.now(UTC).isoformat()}
+
+
+def _noting(batches: Iterator[Batch], warnings: list[str]) -> Iterator[Batch]:
+    """The batches as they come, their warnings collected into ``warnings``."""
+    for batch in batches:
+        warnings.extend(batch.warnings)
+        yield batch
+
+
+class DuplicateSourceRefs(ValueError):
+    """One extraction names a source row twice: the batch could not be accounted for."""
+
+
+def check_unique_refs(refs: pd.Series, key: FeedKey) -> None:
+    """Raise DuplicateSourceRefs naming the references that occur more than once."""
+    repeated = refs[refs.duplicated(keep=False)]
+    if len(repeated):
+        names = sorted(set(repeated))
+        raise DuplicateSourceRefs(
+            f"{key.department}/{key.source}/{key.dataset}: {len(names)} source references occur "
+            f"more than once in one extraction: {', '.join(names[:10])}"
+            + (" …" if len(names) > 10 else "")
+            + " — a ref must name one source row (a SQL view or query whose rows share the "
+              "primary key: set unique_key: false; an API: check id_field)")
 
 
 def _has_period(source: LegacySystem, feed: Feed) -> bool:
@@ -259,6 +296,10 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     issues = pd.read_parquet(extracted["issues"])
     outcome = validate_frame(frame, dataset_spec(name), issues if len(issues) else None,
                              validation_thresholds(department, name))
+    _, feed = find_feed(department, extracted["source"], name)
+    if feed.version_column:
+        _supersede_stale(outcome, feed.version_column, dataset_spec(name),
+                         extracted["department"], settings)
     stage = Path(extracted["frame"]).parent
     quarantine = outcome.quarantine.copy()
     rows = quarantine["row"].to_numpy(dtype="int64")
@@ -271,6 +312,26 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
               "failures_by_rule": outcome.failures_by_rule,
               "threshold_breached": outcome.threshold_breached}
     return result
+
+
+def _supersede_stale(outcome, column: str, spec, department_code: str,
+                     settings: Settings) -> None:
+    """Passed rows older than the version the warehouse holds become superseded (by it)."""
+    engine = create_warehouse_engine(settings.warehouse_url)
+    try:
+        with engine.connect() as conn:
+            stale = stale_rows(conn, outcome.passed, spec, department_code, column)
+    finally:
+        engine.dispose()
+    if not len(stale):
+        return
+    older = outcome.passed.iloc[stale].assign(superseded_by=-1)   # -1: the warehouse's row
+    outcome.passed = outcome.passed.drop(index=outcome.passed.index[stale])
+    outcome.superseded = pd.concat([outcome.superseded, older])
+    outcome.counts["passed"] -= len(stale)
+    outcome.counts["superseded"] += len(stale)
+    _log.info("%s: %d rows older than the warehouse's version of their record superseded",
+              spec.name, len(stale))
 
 
 def validation_thresholds(department: Department, dataset: str) -> Thresholds:
@@ -307,6 +368,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
         code_version=code_version(), config_hash=department.config_hash,
         run_id=validated["run_id"],
         extracted_at=datetime.fromisoformat(validated["extracted_at"]),
+        notes=list(validated.get("warnings") or []),
     )
     engine = create_warehouse_engine(settings.warehouse_url)
     try:
@@ -323,6 +385,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
         "unchanged": result.unchanged, "already_loaded": result.already_loaded,
         "threshold_breached": validated.get("threshold_breached"),
         "more": bool(validated.get("more")),
+        "warnings": list(validated.get("warnings") or []),
     }
     if validated.get("threshold_breached") and raise_on_threshold:
         raise ThresholdBreached(validated["threshold_breached"])

@@ -77,6 +77,7 @@ class LoadRequest:
     config_hash: str
     run_id: str | None = None  # audit.run this batch belongs to (created if new)
     extracted_at: datetime | None = None  # when the source was read; default: load time
+    notes: list[str] | None = None  # extraction warnings recorded with the batch
 
 
 @dataclass(frozen=True)
@@ -459,7 +460,8 @@ def _write_audit(conn: sa.Connection, request: LoadRequest, counts: dict[str, in
         department_code=request.department_code, source_system=request.source_system,
         dataset=request.dataset, batch_id=request.batch_id, run_id=request.run_id,
         code_version=request.code_version, config_hash=request.config_hash,
-        cursor=request.cursor, loaded_at=now, **counts))
+        cursor=request.cursor, loaded_at=now,
+        notes=request.notes if request.notes else sa.null(), **counts))
     if request.cursor is not None:
         cursor_state = table(AUDIT, "cursor_state")
         insert = _insert(conn, cursor_state).values(

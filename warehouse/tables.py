@@ -236,6 +236,8 @@ def _add_audit(metadata: sa.MetaData) -> None:
         sa.Column("config_hash", sa.String(64), nullable=False),
         sa.Column("cursor", _json()),
         sa.Column("loaded_at", _timestamp(), nullable=False),
+        # warnings of the extraction a person must see (an empty export, a rejected file)
+        sa.Column("notes", _json()),
         sa.PrimaryKeyConstraint(*batch_key, name="pk_batch"),
         sa.CheckConstraint("extracted = passed + quarantined + superseded", name="balanced"),
         sa.CheckConstraint("passed = inserted + updated + deleted + unchanged", name="merged"),
@@ -254,6 +256,26 @@ def _add_audit(metadata: sa.MetaData) -> None:
                                 name="pk_cursor_state"),
         schema=AUDIT,
         comment="incremental cursor per department/source/data set, committed with its batch",
+    )
+    reconciled = ("source_rows", "warehouse_rows", "missing", "changed", "gone",
+                  "re_extracted", "deleted", "flagged")
+    sa.Table(
+        "reconciliation", metadata,
+        sa.Column("reconcile_id", sa.String(64), nullable=False),
+        sa.Column("department_code", sa.String(64), nullable=False),
+        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("dataset", sa.String(64), nullable=False),
+        sa.Column("period", sa.String(32), nullable=False,
+                  comment="day of the cursor column (YYYY-MM-DD), or 'none'"),
+        *(sa.Column(c, sa.BigInteger(), nullable=False) for c in reconciled),
+        sa.Column("batch_id", sa.String(13), comment="the batch that repaired the period"),
+        sa.Column("reconciled_at", _timestamp(), nullable=False),
+        sa.PrimaryKeyConstraint("reconcile_id", "department_code", "source_system", "dataset",
+                                "period", name="pk_reconciliation"),
+        sa.Index("ix_reconciliation_feed", "department_code", "source_system", "dataset",
+                 "reconciled_at"),
+        schema=AUDIT,
+        comment="source against warehouse by key, per feed and cursor period (huiju reconcile)",
     )
     sa.Table(
         "department_reader", metadata,

@@ -15,6 +15,11 @@ A batch whose evidence disagrees with its record is reported, not repaired.
 Delivery is proved the same way (``verify_delivery``): every core and history version due to
 a platform resource has its outbox message, and each message is acknowledged, rejected with
 a reason, withheld (公示期 ended before it was sent) or pending — never missing.
+
+Batches prove that nothing read was lost; only the source can prove that everything was read.
+``last_reconciliations`` gives, per feed, the periods of its last ``huiju reconcile``: the
+source's rows against the warehouse's (loaded or quarantined) — the auditor's proof that every
+source row is in.
 """
 
 from __future__ import annotations
@@ -69,6 +74,48 @@ def verdict(checks: list[BatchCheck]) -> tuple[bool, str]:
         return False, (f"[red]{len(bad)} of {len(checks)} batches disagree with their "
                        "evidence[/red]")
     return True, f"all {len(checks)} batches agree with their raw rows and versions"
+
+
+@dataclass(frozen=True)
+class PeriodCheck:
+    """One period of a feed's last reconciliation."""
+
+    department_code: str
+    source_system: str
+    dataset: str
+    period: str
+    source_rows: int
+    warehouse_rows: int
+    flagged: int
+    reconcile_id: str
+    reconciled_at: object
+
+    @property
+    def agrees(self) -> bool:
+        return self.source_rows == self.warehouse_rows
+
+
+def last_reconciliations(engine: sa.Engine, *, department: str | None = None,
+                         dataset: str | None = None) -> list[PeriodCheck]:
+    """The periods of each feed's most recent reconciliation (of ``department``/``dataset``)."""
+    recorded = table(AUDIT, "reconciliation")
+    feed = (recorded.c.department_code, recorded.c.source_system, recorded.c.dataset)
+    where = []
+    if department:
+        where.append(recorded.c.department_code == department)
+    if dataset:
+        where.append(recorded.c.dataset == dataset)
+    latest = (sa.select(*feed, sa.func.max(recorded.c.reconciled_at).label("at"))
+              .where(*where).group_by(*feed).subquery("latest"))
+    query = (sa.select(recorded).join(latest, sa.and_(
+        *(recorded.c[c.name] == latest.c[c.name] for c in feed),
+        recorded.c.reconciled_at == latest.c.at))
+        .order_by(*feed, recorded.c.period))
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [PeriodCheck(r["department_code"], r["source_system"], r["dataset"], r["period"],
+                        r["source_rows"], r["warehouse_rows"], r["flagged"], r["reconcile_id"],
+                        r["reconciled_at"]) for r in rows]
 
 
 def verify(engine: sa.Engine, *, department: str | None = None,

@@ -25,14 +25,18 @@ class HttpSourceServer:
 
     ``port`` 0 (the default) takes a free port. ``failures`` maps a request number (1-based,
     counting every request) to an HTTP status to answer instead (e.g. ``{2: 429, 3: 500}``);
-    429 answers carry ``Retry-After: retry_after``.
+    429 answers carry ``Retry-After: retry_after``. ``broken_paging`` makes a broken API:
+    ``repeat`` ignores the position and answers the first page every time; ``endless`` answers
+    every position with a full page of new records.
     """
 
     def __init__(self, records: list[dict[str, Any]], *, token: str | None = None,
                  pagination: Literal["page", "offset", "cursor"] = "page",
                  failures: dict[int, int] | None = None, retry_after: str = "1",
-                 updated_field: str = "updated_at", port: int = 0) -> None:
+                 updated_field: str = "updated_at", port: int = 0,
+                 broken_paging: Literal["repeat", "endless"] | None = None) -> None:
         self.records = records
+        self.broken_paging = broken_paging
         self.token = token
         self.pagination = pagination
         self.failures = dict(failures or {})
@@ -100,7 +104,12 @@ class HttpSourceServer:
             start = int(query.get("offset", 0))
         else:
             start = int(query.get("cursor") or 0)
+        if self.broken_paging == "repeat":
+            start = 0
         chunk = rows[start:start + size]
+        if self.broken_paging == "endless":
+            chunk = [{"id": f"R{start + i}", "updated_at": "2025-01-01"} for i in range(size)]
+            rows = [*rows, *chunk] * 2
         more = start + size < len(rows)
         next_cursor = str(start + size) if self.pagination == "cursor" and more else None
         return 200, {}, {"data": {"list": chunk, "total": len(rows), "next_cursor": next_cursor}}

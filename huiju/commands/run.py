@@ -43,6 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     run_id = f"cli__{department.code}__{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
     results: list[dict] = []
     failures: list[str] = []
+    notices: list[str] = []  # warnings of an extraction (an empty export): shown, not failed
     with Progress(console=console, transient=True) as progress:
         steps = len(keys) * 3
         task = progress.add_task(f"{department.code}", total=steps)
@@ -64,10 +65,12 @@ def _run(args: argparse.Namespace) -> int:
                 failures.append(f"[red]failed[/red] {label}: {type(error).__name__}: {error}")
             results.extend(feed_results)
             for result in feed_results:
+                for warning in result.get("warnings") or []:
+                    notices.append(f"[yellow]warning[/yellow] {label}: {warning}")
                 if result["threshold_breached"]:
                     failures.append(f"[red]threshold breached[/red] {label}: "
                                     f"{result['threshold_breached']} (loaded; quarantine kept)")
     console.print(accounting_table(results, title=f"{department.code} {department.name.zh}"))
-    for failure in failures:
-        console.print(failure)
+    for line in [*notices, *failures]:
+        console.print(line)
     return 1 if failures else 0

@@ -29,7 +29,13 @@ def _verify(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from warehouse.engine import create_warehouse_engine
-    from warehouse.verify import delivery_verdict, verdict, verify, verify_delivery
+    from warehouse.verify import (
+        delivery_verdict,
+        last_reconciliations,
+        verdict,
+        verify,
+        verify_delivery,
+    )
 
     engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
@@ -37,6 +43,8 @@ def _verify(args: argparse.Namespace) -> int:
         deliveries = [c for c in verify_delivery(engine, department=args.department,
                                                  dataset=args.dataset)
                       if c.due or c.problems or c.withdrawals]
+        periods = last_reconciliations(engine, department=args.department,
+                                       dataset=args.dataset)
     finally:
         engine.dispose()
     grid = Table("department", "data set", "source", "batch", "extracted", "landed", "changed",
@@ -63,4 +71,22 @@ def _verify(args: argparse.Namespace) -> int:
     console.print(due)
     delivered, sentence = delivery_verdict(deliveries)
     console.print(sentence)
+    if periods:
+        recon = Table("department", "data set", "source", "period", "source rows",
+                      "warehouse rows", "flagged", "reconciled", "source = warehouse",
+                      title="last reconciliation per feed (huiju reconcile)")
+        for p in periods:
+            recon.add_row(p.department_code, p.dataset, p.source_system, p.period,
+                          str(p.source_rows), str(p.warehouse_rows), str(p.flagged),
+                          f"{p.reconcile_id}", "yes" if p.agrees else "[red]NO[/red]")
+        console.print(recon)
+        differing = [p for p in periods if not p.agrees]
+        if differing:
+            console.print(f"[red]{len(differing)} reconciled periods: source != warehouse[/red]")
+        else:
+            console.print(f"last reconciliation: source = warehouse in all {len(periods)} "
+                          "periods")
+        agree = agree and not differing
+    else:
+        console.print("no reconciliation recorded (huiju reconcile)")
     return 0 if agree and delivered else 1
