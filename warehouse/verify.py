@@ -92,6 +92,7 @@ class PeriodCheck:
 
     @property
     def agrees(self) -> bool:
+        """Whether the source and the warehouse hold as many rows for the period."""
         return self.source_rows == self.warehouse_rows
 
 

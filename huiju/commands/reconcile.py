@@ -6,6 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju reconcile`` to the command line."""
     parser = sub.add_parser(
         "reconcile", help="compare sources with the warehouse by key; repair and record it",
         description="For every SQL feed (of a department / data set): read the source once, "
