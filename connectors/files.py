@@ -14,13 +14,14 @@ import io
 import itertools
 import json
 import math
+import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.base import Batch, ConnectorError, RowError, lookahead
 
@@ -56,6 +57,27 @@ class FileSourceConfig(BaseModel):
     sheet: str | int | None = Field(None, description="sheet name or 0-based index; default first")
     records_path: str | None = Field(None, description="dot path to the list in a .json file")
     batch_size: int = Field(10_000, gt=0)
+
+    @field_validator("patterns")
+    @classmethod
+    def _inside_the_folder(cls, patterns: list[str]) -> list[str]:
+        # A department's folder is a trust boundary: a pattern may not name another folder.
+        for pattern in patterns:
+            parts = PurePath(pattern).parts
+            if PurePath(pattern).is_absolute() or PureWindowsPath(pattern).drive \
+                    or ".." in parts or pattern.startswith(("/", "\\", "~")):
+                raise ValueError(f"pattern {pattern!r} leaves the drop folder: patterns are "
+                                 "relative to `directory` and may not contain '..'")
+        return patterns
+
+
+def _outside(root: Path, path: Path) -> str | None:
+    """Why ``path`` must not be read (a link, or a file out of ``root``), else None."""
+    if path.is_symlink():
+        return "a symbolic link, not followed: a drop folder takes files, not links"
+    if not path.resolve().is_relative_to(root):
+        return "reached through a linked folder outside the drop folder: not read"
+    return None
 
 
 def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
@@ -228,7 +250,16 @@ class FileSource:
         processed = list((state or {}).get("processed") or [])
         partial = (state or {}).get("partial")
         done = set(processed)
+        root = Path(self.config.directory).resolve()
         for path in self._files():
+            refused = _outside(root, path)
+            if refused:
+                digest = hashlib.sha256(f"refused:{path}".encode()).hexdigest()
+                if digest not in done:
+                    yield self._refusal(path, refused, _cursor(processed, digest, 0, True))
+                    processed = [*processed, digest]
+                    done.add(digest)
+                continue
             data = path.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
             if digest in done:
@@ -244,6 +275,28 @@ class FileSource:
                 self._archive(path, digest)
             else:
                 self._reject(path, digest, rejected)
+
+    def _refusal(self, path: Path, problem: str, cursor: dict) -> Batch:
+        """A file that is not read at all: a link, or reached through a link out of the folder.
+
+        A link is moved aside (the link itself, never its target); nothing of what it points
+        to is opened, so no other department's file and no system file reaches a message.
+        """
+        message = f"file rejected: {problem}"
+        if path.is_symlink():
+            folder = self._rejected_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / path.name
+            if target.exists() or target.is_symlink():
+                tag = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+                target = folder / f"{tag}__{path.name}"
+            target.with_name(target.name + ".reason.txt").write_text(
+                f"{path.name} was rejected: {problem}\n", encoding="utf-8")
+            os.rename(path, target)
+            message += f"; moved to {folder}"
+        return Batch(table=pa.table({}), refs=[], cursor=cursor,
+                     errors=[RowError(f"{path.name}:file", message, None)],
+                     warnings=[f"{path.name}: {message}"])
 
     def _archive(self, path: Path, digest: str) -> None:
         if self.config.archive_dir:
