@@ -139,7 +139,8 @@ def deliver_to_simulator(console, engine: sa.Engine) -> bool:
     from warehouse.outbox import status_counts
     from warehouse.verify import delivery_verdict, verify_delivery
 
-    token = secrets.token_urlsafe(16)
+    # a test that scans every output for secrets sets a token it knows
+    token = os.environ.get("HUIJU_DEMO_SIMULATOR_TOKEN") or secrets.token_urlsafe(16)
     with simulator_process(token=token, args=["--fault-rate", str(FAULT_RATE), "--seed", "1",
                                               "--slow-seconds", "0.5"]) as url:
         console.print(f"  platform simulator at {url}, fault rate {FAULT_RATE:.0%} "
