@@ -334,10 +334,11 @@ class _Repair:
                      "issues": str(stage / "issues.parquet"),
                      "extracted_at": datetime.now(UTC).isoformat()}
         validated = pipeline.validate(extracted)
-        pipeline.load(validated, raise_on_threshold=False)
+        # read what validation staged before loading: a committed batch's files are removed
         superseded = set(pd.read_parquet(validated["superseded_rows"],
                                          columns=["_source_ref"])["_source_ref"])
         passed = pd.read_parquet(validated["passed_rows"], columns=["_source_ref", "operation"])
+        pipeline.load(validated, raise_on_threshold=False)
         deletions = set(passed.loc[passed["operation"] == "d", "_source_ref"])
         for ref, period in self.ref_period.items():
             state = self.periods[period]
