@@ -37,7 +37,14 @@ from connectors.platforms import (
     PlatformClient,
     PlatformConfig,
 )
-from schemas.platforms import PayloadError, Resource, build_payload, load_platforms, publicity_end
+from schemas.platforms import (
+    PayloadError,
+    Resource,
+    build_payload,
+    load_platforms,
+    publicity_end,
+    publicity_over,
+)
 from warehouse.bulk import pause_point
 from warehouse.outbox import (
     LOAD,
@@ -217,7 +224,8 @@ def _send_chunk(engine: sa.Engine, client: Destination, resources: dict[str, Res
             continue
         row = {**row, "division_code": division_code(row["department_code"], divisions)}
         end = publicity_end(row) if resource.publicity else None
-        if message["operation"] != "d" and message["cause"] == LOAD and end and end < as_of:
+        if message["operation"] != "d" and message["cause"] == LOAD and publicity_over(
+                resource, row, as_of):
             local.append(Outcome(message, "withheld", publicity_end=end, source_ref=source_ref,
                                  note=f"公示期 ended {end.isoformat()}: not published"))
             continue
