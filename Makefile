@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 RUN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench bench-e2e clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,6 +30,12 @@ lint: setup
 
 bench: setup
 	$(RUN)/python -m benchmarks
+
+# End to end against the peers (dlt, pandas + GX, the raw client pipe): syncs the
+# benchmark-only dependency group first. BENCH_ARGS="--rows 100000" for a quick run.
+bench-e2e: $(UV)
+	$(UV) sync --frozen --compile-bytecode --group bench
+	$(RUN)/python -m benchmarks e2e $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var
