@@ -18,8 +18,8 @@ over the process and its children; the database servers are not counted), the ro
 destination, and how many of them carry an identifier with a bad check character (the fault
 the checks exist for). Then the ratios Huiju/raw, Huiju/dlt, Huiju/naive (best round each),
 and Huiju's incremental run after 1 % of the source rows changed, as a fraction of its first
-load. ``--profile DIR`` adds one ``huiju run`` under py-spy (raw collapsed stacks and a
-speedscope file) and prints where the samples went.
+load. ``--profile DIR`` adds one ``huiju run`` under py-spy (collapsed stacks in
+``DIR/huiju.collapsed.txt``, which speedscope opens) and prints where the samples went.
 
 ``python -m benchmarks e2e --rows 1000000`` (``make bench-e2e`` syncs the ``bench``
 dependency group first: dlt, connectorx, psutil, py-spy). ``--rows 100000`` is a quick run.
@@ -459,8 +459,8 @@ def child_dlt(source: str, dest: str, work: Path) -> None:
                                 credentials=pg.render_as_string(hide_password=False)),
                             dataset_name="penalty_dlt")
     info = pipeline.run(table, loader_file_format="csv")
-    print(f"dlt backend {backend}, loader csv, merge on {KEY}: "
-          f"{' '.join(str(info).split())[:200]}")
+    summary = " ".join(str(info).split()).split(" The postgres destination used")[0]
+    print(f"dlt backend {backend}, loader csv, merge on {KEY}: {summary[:200]}")
 
 
 def child_naive(source: str, dest: str) -> None:
@@ -554,18 +554,18 @@ def _short(path: str) -> str:
 def profile_huiju(source: str, work: Path, out: Path, rate: int) -> None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     out.mkdir(parents=True, exist_ok=True)
-    for fmt, name in (("raw", "huiju.collapsed.txt"), ("speedscope", "huiju.speedscope.json")):
-        dest_name = f"huiju_e2e_{uuid.uuid4().hex[:8]}_prof"
-        dest = create_pg(dest_name)
-        try:
-            run_dir = work / dest_name
-            prefix = [py_spy, "record", "--subprocesses", "--rate", str(rate), "--format", fmt,
-                      "-o", str(out / name), "--"]
-            prepare_huiju(source, dest, run_dir)
-            result, _, _ = run_huiju(source, dest, run_dir, "profile.log", prefix)
-            print(f"profiled huiju run ({fmt}): {result['seconds']:.1f} s", flush=True)
-        finally:
-            drop_pg(dest_name)
+    # collapsed stacks: summarised below, and speedscope opens them as they are
+    dest_name = f"huiju_e2e_{uuid.uuid4().hex[:8]}_prof"
+    dest = create_pg(dest_name)
+    try:
+        run_dir = work / dest_name
+        prefix = [py_spy, "record", "--subprocesses", "--rate", str(rate), "--format", "raw",
+                  "-o", str(out / "huiju.collapsed.txt"), "--"]
+        prepare_huiju(source, dest, run_dir)
+        result, _, _ = run_huiju(source, dest, run_dir, "profile.log", prefix)
+        print(f"profiled huiju run: {result['seconds']:.1f} s", flush=True)
+    finally:
+        drop_pg(dest_name)
     print(summarise_profile(out / "huiju.collapsed.txt"))
 
 
