@@ -3,8 +3,9 @@
 Groundwork for the faster extract (issue 15): the same config, statements, batches, refs and
 cursors as :class:`connectors.sql.SqlSource`, but the rows come from connectorx's Rust
 readers as Arrow record batches instead of PyMySQL/psycopg Python tuples. Not wired into the
-pipeline yet. MariaDB/MySQL and PostgreSQL only; connectorx is a benchmark-group dependency
-for now, so importing this module without it raises ``ConnectorError`` on use.
+pipeline yet. MariaDB/MySQL and PostgreSQL only. connectorx is in the ``dev`` and ``bench``
+dependency groups, not yet a runtime dependency: without it ``read()`` raises
+``ConnectorError``.
 
 **Same canonical values.** A row's ``_source_hash`` is the sha256 of its canonical JSON,
 built from each column's text and kind (``huiju.mapping``). If this reader gave a column
@@ -86,7 +87,7 @@ class ArrowSqlSource:
             import connectorx
         except ImportError as error:
             raise ConnectorError(f"{self.config.ref_name}: the Arrow extract needs connectorx "
-                                 "(the bench dependency group)") from error
+                                 "(dev/bench dependency groups)") from error
         engine, url = self._rows._engine_for()
         backend = url.get_backend_name()
         if backend not in ("mysql", "mariadb", "postgresql"):

@@ -3,8 +3,8 @@
 the driver path supports, on real servers; and the same refs and cursors, batch by batch.
 
 If a switch of reader changed one column's text, every row would look changed once; these
-tests are the proof the switch is invisible. connectorx is in the ``bench`` dependency group:
-without it they skip.
+tests are the proof the switch is invisible. connectorx comes with the ``dev`` dependency group
+(so CI runs them); without it they skip.
 """
 
 from __future__ import annotations
