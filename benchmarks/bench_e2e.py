@@ -56,6 +56,8 @@ TABLE = "penalty"
 KEY = "案件编号"
 CODE_COLUMN = "证件号码"
 VARIANTS = ("raw", "dlt", "naive", "huiju")
+# where a legacy destination keeps the identifier: (table, column, type column, a person)
+LEGACY = (TABLE, CODE_COLUMN, "当事人类型", "公民")
 DEPARTMENT = "GS-E2E"
 URL_SECRET = "HUIJU_SRC_GS_E2E_CASE_DB"
 
@@ -270,23 +272,36 @@ def drop_pg(name: str) -> None:
     admin.dispose()
 
 
-def count_destination(url: sa.URL, table: str, column: str) -> tuple[int, int]:
-    """(rows, rows whose identifier has a bad check character) in ``table``."""
+def bad_identifiers(codes: list, citizen: list[bool]):
+    """Mask of identifiers with a bad check character: a citizen's ID number, else a USCC
+    (judged by the row's own counterpart type: a damaged ID number can happen to spell a
+    valid USCC)."""
     import numpy as np
     import pyarrow as pa
 
     from schemas.rules.id_card import check_id_card
     from schemas.rules.uscc import check_uscc
 
+    array = pa.array(codes, type=pa.large_string())
+    return np.where(np.asarray(citizen, dtype=bool), check_id_card(array) != 0,
+                    check_uscc(array) != 0)
+
+
+def count_destination(url: sa.URL, table: str, column: str, kind: str,
+                      citizen: str) -> tuple[int, int]:
+    """(rows, rows whose identifier has a bad check character) in ``table``; ``kind`` is the
+    counterpart-type column, ``citizen`` its value for a person."""
+    import numpy as np
+
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        values = [v for (v,) in conn.exec_driver_sql(f'SELECT "{column}" FROM {table}')]
+        rows = conn.exec_driver_sql(f'SELECT "{column}", "{kind}" FROM {table}').all()
     engine.dispose()
-    array = pa.array(values, type=pa.large_string())
-    # Only the check character of the identifiers was damaged: a value that is neither a
-    # valid USCC nor a valid ID number is one let through.
-    bad = (check_uscc(array) != 0) & (check_id_card(array) != 0)
-    return len(values), int(np.count_nonzero(bad))
+    if not rows:
+        return 0, 0
+    codes, kinds = zip(*rows, strict=True)
+    bad = bad_identifiers(list(codes), [k == citizen for k in kinds])
+    return len(rows), int(np.count_nonzero(bad))
 
 
 # --------------------------------------------------------------------------- measuring
@@ -360,7 +375,7 @@ def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 # --------------------------------------------------------------------------- the variants
 
 
-def run_raw(source: str, dest: sa.URL, work: Path) -> tuple[dict, str, str]:
+def run_raw(source: str, dest: sa.URL, work: Path) -> tuple:
     """``mariadb --batch --quick | psql \\copy`` into a bare typed table."""
     client = shutil.which("mariadb") or shutil.which("mysql")
     if client is None or shutil.which("psql") is None:
@@ -379,23 +394,23 @@ def run_raw(source: str, dest: sa.URL, work: Path) -> tuple[dict, str, str]:
     copy = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", *_client_args(dest, "pg"),
             "-d", dest.database, "-c", f"\\copy {TABLE} FROM STDIN WITH (NULL 'NULL')"]
     script = f"set -o pipefail; {shlex.join(dump)} | {shlex.join(copy)}"
-    return measure(["bash", "-c", script], env=_child_env(), log=work / "raw.log"), TABLE, \
-        CODE_COLUMN
+    return measure(["bash", "-c", script], env=_child_env(), log=work / "raw.log"), *LEGACY
 
 
-def run_dlt(source: str, dest: sa.URL, work: Path) -> tuple[dict, str, str]:
+def run_dlt(source: str, dest: sa.URL, work: Path) -> tuple:
     command = [sys.executable, "-m", "benchmarks.bench_e2e", "--child", "dlt",
                "--source", source, "--dest", dest.database, "--work", str(work)]
     env = _child_env({"RUNTIME__DLTHUB_TELEMETRY": "false",
                       # Chinese column names stay as they are (snake_case would erase them)
                       "SCHEMA__NAMING": "direct"})
-    return measure(command, env=env, log=work / "dlt.log"), f'penalty_dlt."{TABLE}"', CODE_COLUMN
+    return measure(command, env=env, log=work / "dlt.log"), f'penalty_dlt."{TABLE}"', \
+        *LEGACY[1:]
 
 
-def run_naive(source: str, dest: sa.URL, work: Path) -> tuple[dict, str, str]:
+def run_naive(source: str, dest: sa.URL, work: Path) -> tuple:
     command = [sys.executable, "-m", "benchmarks.bench_e2e", "--child", "naive",
                "--source", source, "--dest", dest.database, "--work", str(work)]
-    return measure(command, env=_child_env(), log=work / "naive.log"), TABLE, CODE_COLUMN
+    return measure(command, env=_child_env(), log=work / "naive.log"), *LEGACY
 
 
 def _huiju_env(source: str, dest: sa.URL, work: Path) -> dict[str, str]:
@@ -422,12 +437,12 @@ def prepare_huiju(source: str, dest: sa.URL, work: Path) -> dict[str, str]:
 
 
 def run_huiju(source: str, dest: sa.URL, work: Path, log_name: str = "huiju.log",
-              prefix: list[str] | None = None) -> tuple[dict, str, str]:
+              prefix: list[str] | None = None) -> tuple:
     env = prepare_huiju(source, dest, work) if not (work / "departments").exists() \
         else _huiju_env(source, dest, work)
     command = [*(prefix or []), _huiju(), "run", "--department", DEPARTMENT]
     result = measure(command, env=env, log=work / log_name)
-    return result, "core.penalty", "administrative_cp_code"
+    return result, "core.penalty", "administrative_cp_code", "administrative_cp_nature", "01"
 
 
 RUNNERS = {"raw": run_raw, "dlt": run_dlt, "naive": run_naive, "huiju": run_huiju}
@@ -562,7 +577,7 @@ def profile_huiju(source: str, work: Path, out: Path, rate: int) -> None:
         prefix = [py_spy, "record", "--subprocesses", "--rate", str(rate), "--format", "raw",
                   "-o", str(out / "huiju.collapsed.txt"), "--"]
         prepare_huiju(source, dest, run_dir)
-        result, _, _ = run_huiju(source, dest, run_dir, "profile.log", prefix)
+        result, *_ = run_huiju(source, dest, run_dir, "profile.log", prefix)
         print(f"profiled huiju run: {result['seconds']:.1f} s", flush=True)
     finally:
         drop_pg(dest_name)
@@ -603,8 +618,8 @@ def run(rows: int, rounds: int, variants: list[str], seed: int, changed: float,
                 run_dir = work / name
                 run_dir.mkdir()
                 try:
-                    result, table, column = RUNNERS[variant](source, dest, run_dir)
-                    result["dest_rows"], result["bad"] = count_destination(dest, table, column)
+                    result, *where = RUNNERS[variant](source, dest, run_dir)
+                    result["dest_rows"], result["bad"] = count_destination(dest, *where)
                 except Exception as error:  # noqa: BLE001 - one variant's failure is reported
                     result = {"seconds": 0.0, "peak_mib": 0.0, "exit": -1, "error": repr(error)}
                 for log in run_dir.glob(f"{variant}.log"):
@@ -626,8 +641,8 @@ def run(rows: int, rounds: int, variants: list[str], seed: int, changed: float,
             name = f"huiju_e2e_{tag}_huiju_{rounds}"
             touched = change_source(source, changed)
             dest = sa.make_url(PG_URL).set(database=name)
-            result, table, column = run_huiju(source, dest, work / name, "incremental.log")
-            result["dest_rows"], result["bad"] = count_destination(dest, table, column)
+            result, *where = run_huiju(source, dest, work / name, "incremental.log")
+            result["dest_rows"], result["bad"] = count_destination(dest, *where)
             result["changed_rows"] = touched
             report["incremental"] = result
             print(f"incremental after {touched:,} rows changed ({changed:.0%}):", flush=True)
