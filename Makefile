@@ -8,7 +8,7 @@ VENV := .venv
 RUN := $(VENV)/bin
 
 
-.PHONY: setup demo test test-unit test-integration test-airflow lint bench faults clean
+.PHONY: setup demo test test-unit test-integration test-airflow lint bench bench-e2e faults clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,6 +46,12 @@ lint: setup
 
 bench: setup
 	$(RUN)/python -m benchmarks
+
+# End to end against the peers (dlt, pandas + GX, the raw client pipe): syncs the
+# benchmark-only dependency group first. BENCH_ARGS="--rows 100000" for a quick run.
+bench-e2e: $(UV)
+	$(UV) sync --frozen --compile-bytecode --group bench
+	$(RUN)/python -m benchmarks e2e $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var

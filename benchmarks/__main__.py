@@ -4,11 +4,13 @@ named on the command line (``identifiers`` or ``bench_identifiers``).
     .venv/bin/python -m benchmarks                 # all of them
     .venv/bin/python -m benchmarks identifiers     # just bench_identifiers
     .venv/bin/python -m benchmarks --list
+    .venv/bin/python -m benchmarks e2e --rows 100000   # options after one name go to it
 
 Each module runs in a child Python process, so one benchmark's memory, imports and
 environment changes cannot skew the next one's timings; the child calls the module's
-``main([])`` (its defaults), or ``main()`` if it takes no arguments. The exit status is
-non-zero if any benchmark failed.
+``main(options)`` (``[]``: its defaults), or ``main()`` if it takes no arguments. The
+end-to-end benchmark (``e2e``, minutes at its default million rows, needing the ``bench``
+dependency group) runs only when named. The exit status is non-zero if any benchmark failed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import time
 import benchmarks
 
 PREFIX = "bench_"
+# Run only when named: long, and needing the benchmark-only dependency group.
+ON_REQUEST = frozenset({"bench_e2e"})
 
 
 def available() -> list[str]:
@@ -45,11 +49,12 @@ def resolve(names: list[str]) -> list[str]:
     return chosen
 
 
-def run_one(module_name: str) -> None:
-    """Import ``benchmarks.<module_name>`` and call its ``main`` with its defaults."""
+def run_one(module_name: str, options: list[str] | None = None) -> None:
+    """Import ``benchmarks.<module_name>`` and call its ``main`` with ``options`` (default:
+    none, i.e. its defaults)."""
     module = importlib.import_module(f"{benchmarks.__name__}.{module_name}")
     if inspect.signature(module.main).parameters:
-        module.main([])
+        module.main(list(options or []))
     else:
         module.main()
 
@@ -59,17 +64,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run Huiju's benchmarks.")
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and stop")
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # `e2e --rows 100000`: everything after the first option goes to that one benchmark
+    split = next((i for i, a in enumerate(argv) if a.startswith("-") and a != "--list"),
+                 len(argv))
+    args = parser.parse_args(argv[:split])
+    options = argv[split:]
+    if options and len(args.names) != 1:
+        raise SystemExit("options go to one named benchmark: e.g. `e2e --rows 100000`")
     if args.list:
         print("\n".join(available()))
         return 0
     failed = []
-    for module_name in resolve(args.names) if args.names else available():
+    chosen = resolve(args.names) if args.names else [
+        m for m in available() if m not in ON_REQUEST]
+    for module_name in chosen:
         print(f"=== {module_name} ===", flush=True)
         started = time.perf_counter()
         child = subprocess.run(
             [sys.executable, "-c",
-             f"from benchmarks.__main__ import run_one; run_one({module_name!r})"],
+             f"from benchmarks.__main__ import run_one; run_one({module_name!r}, {options!r})"],
             check=False,
         )
         took = time.perf_counter() - started

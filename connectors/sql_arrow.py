@@ -1,0 +1,239 @@
+"""SQL sources read through connectorx straight into Arrow, with the values of ``connectors.sql``.
+
+Groundwork for the faster extract (issue 15): the same config, statements, batches, refs and
+cursors as :class:`connectors.sql.SqlSource`, but the rows come from connectorx's Rust
+readers as Arrow record batches instead of PyMySQL/psycopg Python tuples. Not wired into the
+pipeline yet. MariaDB/MySQL and PostgreSQL only. connectorx is in the ``dev`` and ``bench``
+dependency groups, not yet a runtime dependency: without it ``read()`` raises
+``ConnectorError``.
+
+**Same canonical values.** A row's ``_source_hash`` is the sha256 of its canonical JSON,
+built from each column's text and kind (``huiju.mapping``). If this reader gave a column
+another text, every row would look changed once after the switch. So each column is read in
+the form the driver path reads it and cast to the Arrow type that path produces
+(``tests/integration/test_sql_arrow.py`` compares both readers' hashes over every column
+type):
+
+- MySQL ``DECIMAL(p,s)``: the driver reads the exact text as ``decimal128(p,s)``; here
+  ``CAST(… AS CHAR)`` cast to the declared type (connectorx's own decimal is (38,10), and it
+  panics past 28 digits).
+- MySQL ``FLOAT``: the driver reads the server's text (6 significant digits) as a float; here
+  the text protocol's float32, printed shortest (the same digits), read as float64.
+- MySQL ``DOUBLE``: the server's text as a float64 on both paths (text protocol).
+- MySQL ``TIME``: the driver's ``timedelta`` is ``duration[us]`` (negative and > 24 h too);
+  here ``TIME_TO_SEC(…) * 1000000`` as an integer, cast to ``duration[us]``.
+- MySQL integers (``TINYINT(1)`` too, which connectorx makes bool): ``int64``.
+- ``DATETIME``/``TIMESTAMP``/``timestamp``: naive ``timestamp[us]``.
+- PostgreSQL ``numeric``: ``…::text`` cast to the declared type; an unconstrained
+  ``numeric`` becomes Python Decimals, typed by Arrow as the driver path's are.
+- PostgreSQL ``real``: ``…::text`` (the server's shortest text, which psycopg parses) as
+  float64.
+- Dates, strings, ``ENUM``, MySQL ``JSON``, ``BLOB``/``bytea``, PostgreSQL ``boolean`` and
+  ``double precision``, NULLs: as connectorx reads them (an all-NULL column is Arrow's null
+  type, as on the driver path).
+
+Not supported (``ConnectorError`` naming the column): PostgreSQL ``json``/``jsonb``, ``uuid``,
+``interval``, ``timetz``, arrays — the driver path turns them into Python objects with no
+stable Arrow form — and a MySQL ``TIME`` as a cursor or key column.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from connectors.base import Batch, ConnectorError, lookahead
+from connectors.sql import SqlSource, SqlSourceConfig, _declared_types, _encode_value
+
+__all__ = ["ArrowSqlSource"]
+
+# PyMySQL FIELD_TYPE codes
+_MY_DECIMAL = {0, 246}
+_MY_FLOAT, _MY_DOUBLE, _MY_TIME = 4, 5, 11
+_MY_INTEGERS = {1, 2, 3, 8, 9, 13}   # TINYINT (also TINYINT(1), which connectorx makes bool) … YEAR
+# PostgreSQL type OIDs
+_PG_NUMERIC, _PG_REAL = 1700, 700
+_PG_UNSUPPORTED = {114: "json", 3802: "jsonb", 2950: "uuid", 1186: "interval", 1266: "timetz",
+                   790: "money"}
+
+
+class ArrowSqlSource:
+    """Reads one table or query of a MariaDB/MySQL or PostgreSQL database with connectorx.
+
+    Same config, batches (``batch_size`` rows), refs and cursor state as ``SqlSource``, so
+    either can resume the other's cursor.
+    """
+
+    def __init__(self, config: SqlSourceConfig, url: str | None = None) -> None:
+        if config.repair_mislabelled:
+            raise ConnectorError(f"{config.ref_name}: repair_mislabelled needs the driver "
+                                 "path (connectors.sql)")
+        self.config = config
+        self._rows = SqlSource(config, url)   # URL, statements and error wording
+
+    def check(self) -> None:
+        self._rows.check()
+
+    def close(self) -> None:
+        self._rows.close()
+
+    def read(self, state: dict | None) -> Iterator[Batch]:
+        try:
+            import connectorx
+        except ImportError as error:
+            raise ConnectorError(f"{self.config.ref_name}: the Arrow extract needs connectorx "
+                                 "(dev/bench dependency groups)") from error
+        engine, url = self._rows._engine_for()
+        backend = url.get_backend_name()
+        if backend not in ("mysql", "mariadb", "postgresql"):
+            raise ConnectorError(f"{self.config.ref_name}: the Arrow extract reads MySQL and "
+                                 f"PostgreSQL, not {backend}")
+        stmt = self._rows._statement(state)
+        try:
+            plan = self._plan(engine, stmt, backend)
+            select = stmt.with_only_columns(*(expression for _, expression, _ in plan),
+                                            maintain_column_froms=True)
+            sql = str(select.compile(dialect=engine.dialect,
+                                     compile_kwargs={"literal_binds": True}))
+        except sa.exc.SQLAlchemyError as error:
+            raise self._rows._error("cannot read from", url, error) from None
+        protocol = "text" if backend != "postgresql" else "cursor"
+        try:
+            reader = connectorx.read_sql(_cx_url(url), sql, return_type="arrow_stream",
+                                         protocol=protocol, batch_size=self.config.batch_size)
+        except Exception as error:  # noqa: BLE001 - connectorx raises RuntimeError/panics
+            raise self._rows._error("cannot read from", url, error) from None
+        kinds = [(name, kind) for name, _, kind in plan]
+        for record_batch, is_last in lookahead(_batches(reader)):
+            table = _normalise(record_batch, kinds)
+            yield self._batch(table, is_last)
+
+    # -- reading plan ---------------------------------------------------------------------
+    def _plan(self, engine: sa.Engine, stmt: sa.Select,
+              backend: str) -> list[tuple[str, Any, Any]]:
+        """Per column: (name, select expression, what to cast the Arrow column to)."""
+        with engine.connect() as conn:
+            result = conn.execute(stmt.limit(0))
+            description = result.cursor.description
+            declared = _declared_types(result)
+            result.close()
+        quote = engine.dialect.identifier_preparer.quote
+        cfg = self.config
+        keys = {*cfg.primary_key, *([cfg.cursor_column] if cfg.cursor_column else [])}
+        plan = []
+        for column, kind in zip(description, declared, strict=True):
+            name, code = column[0], column[1]
+            ident = quote(name)
+            if backend == "postgresql":
+                if code in _PG_UNSUPPORTED:
+                    raise ConnectorError(f"{cfg.ref_name}: column {name!r} is "
+                                         f"{_PG_UNSUPPORTED[code]}: read it with the driver "
+                                         "path (connectors.sql)")
+                if code == _PG_NUMERIC:
+                    plan.append((name, sa.literal_column(f"{ident}::text").label(name),
+                                 kind or "decimal"))
+                elif code == _PG_REAL:
+                    plan.append((name, sa.literal_column(f"{ident}::text").label(name),
+                                 pa.float64()))
+                else:
+                    plan.append((name, sa.literal_column(ident), None))
+                continue
+            if code in _MY_DECIMAL:
+                plan.append((name, sa.literal_column(f"CAST({ident} AS CHAR)").label(name),
+                             kind or "decimal"))
+            elif code == _MY_FLOAT:
+                plan.append((name, sa.literal_column(ident), "float32-text"))
+            elif code == _MY_TIME:
+                if name in keys:
+                    raise ConnectorError(f"{cfg.ref_name}: a TIME key or cursor column "
+                                         f"({name!r}) needs the driver path")
+                micros = f"CAST(TIME_TO_SEC({ident}) * 1000000 AS SIGNED)"
+                plan.append((name, sa.literal_column(micros).label(name), pa.duration("us")))
+            elif code in _MY_INTEGERS:
+                plan.append((name, sa.literal_column(ident), pa.int64()))
+            elif code == _MY_DOUBLE:
+                plan.append((name, sa.literal_column(ident), pa.float64()))
+            else:
+                plan.append((name, sa.literal_column(ident), None))
+        return plan
+
+    def _batch(self, table: pa.Table, is_last: bool) -> Batch:
+        cfg = self.config
+        missing = [n for n in [*cfg.primary_key, cfg.cursor_column]
+                   if n and n not in table.column_names]
+        if missing:
+            raise ConnectorError(f"{cfg.ref_name}: columns {missing} not in the result "
+                                 f"(have {table.column_names})")
+        keys = [table.column(n).to_pylist() for n in cfg.primary_key]
+        refs = [f"{cfg.ref_name}#" + ",".join(f"{n}={v}" for n, v in zip(cfg.primary_key, key,
+                                                                          strict=True))
+                for key in zip(*keys, strict=True)]
+        last = table.num_rows - 1
+        cursor: dict | None
+        if last < 0:
+            cursor = None
+        elif cfg.mode == "full":
+            cursor = None if is_last else {
+                "after_pk": [_encode_value(values[last]) for values in keys]}
+        else:
+            cursor = {"cursor": _encode_value(table.column(cfg.cursor_column)[last].as_py()),
+                      "pk": [_encode_value(values[last]) for values in keys]}
+        return Batch(table=table, refs=refs, cursor=cursor)
+
+
+def _cx_url(url: sa.URL) -> str:
+    """The SQLAlchemy URL as connectorx spells it (no driver, no driver options)."""
+    scheme = "postgresql" if url.get_backend_name() == "postgresql" else "mysql"
+    return url.set(drivername=scheme, query={}).render_as_string(hide_password=False)
+
+
+def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
+    for batch in reader:
+        if batch.num_rows:
+            yield batch
+
+
+def _normalise(batch: pa.RecordBatch, kinds: list[tuple[str, Any]]) -> pa.Table:
+    """Cast each column to the Arrow type the driver path gives it (see the module doc)."""
+    arrays = []
+    for (_, kind), column in zip(kinds, batch.columns, strict=True):
+        arrays.append(_normalise_column(column, kind))
+    return pa.Table.from_arrays(arrays, names=[name for name, _ in kinds])
+
+
+def _normalise_column(column: pa.Array, kind: Any) -> pa.Array:
+    if column.null_count == len(column):
+        # the driver path has no values to type the column by: Arrow's null type
+        return pa.nulls(len(column))
+    if kind == "decimal":  # undeclared precision: let Python Decimals decide, as the driver path
+        return pa.array([None if v is None else decimal.Decimal(v)
+                         for v in column.cast(pa.string()).to_pylist()])
+    if kind == "float32-text":
+        # the server sent at most 6 significant digits; float32's shortest text gives them back
+        if pa.types.is_floating(column.type):
+            column = column.cast(pa.float32()).cast(pa.string())
+        return column.cast(pa.float64())
+    if kind is not None:
+        return column.cast(kind)
+    kind = column.type
+    if pa.types.is_integer(kind):
+        return column.cast(pa.int64())
+    if pa.types.is_timestamp(kind):
+        if kind.tz is not None:
+            column = pc.local_timestamp(column)
+        return column.cast(pa.timestamp("us"))
+    if pa.types.is_time(kind):
+        return column.cast(pa.time64("us"))
+    if pa.types.is_date(kind):
+        return column.cast(pa.date32())
+    if pa.types.is_large_string(kind):
+        return column.cast(pa.string())
+    if pa.types.is_large_binary(kind):
+        return column.cast(pa.binary())
+    return column
+
