@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "demo",
     "expectations",
     "simulator",
+    "users",
+    "serve",
 )
 
 

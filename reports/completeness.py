@@ -1,0 +1,224 @@
+"""The auditors' completeness view: department × data set × month, every invariant checked.
+
+The figures per cell are the sums of ``audit.batch`` over the batches of that department, data
+set and month (the month is the logical date at the head of the batch id, ``YYYYMMDD…``). The
+invariants are NOT restated here: each batch is checked by :func:`warehouse.verify.verify`, the
+very definitions ``huiju verify`` prints, and a cell is broken when any of its batches is.
+Delivery columns (due / acknowledged / rejected / pending per platform) join these cells when
+the outbox tables exist.
+
+An export carries the batch ids of every cell and the sha256 of the figures' canonical JSON, so
+a printed or filed export can be checked later by recomputing the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from schemas.catalog import dataset as dataset_spec
+from warehouse.provenance import versions
+from warehouse.tables import AUDIT, CORE, QUARANTINE, core_table, table
+from warehouse.verify import verify
+
+COUNTS = ("extracted", "passed", "quarantined", "superseded")
+# A month's data is late when its last batch loaded more than this long after the month ended.
+LATE_AFTER = timedelta(days=15)
+NEWS_PER_MONTH = 2  # the order's KPI: at least two 监管动态 per department per month
+
+
+@dataclass
+class Cell:
+    department_code: str
+    dataset: str
+    period: str  # YYYY-MM
+    batches: list[str] = field(default_factory=list)
+    extracted: int = 0
+    passed: int = 0
+    quarantined: int = 0
+    superseded: int = 0
+    last_loaded_at: datetime | None = None
+    problems: list[str] = field(default_factory=list)  # from warehouse.verify, per batch
+
+    def figures(self) -> dict:
+        """The cell's figures, as hashed in an export."""
+        return {"department_code": self.department_code, "dataset": self.dataset,
+                "period": self.period, "batches": self.batches,
+                **{c: getattr(self, c) for c in COUNTS}, "problems": self.problems}
+
+
+@dataclass
+class Completeness:
+    cells: list[Cell]
+    months: list[str]
+    departments: list[str]
+    coverage: dict[tuple[str, str], str]  # (department, month) → "ok" | "late" | "missing"
+    news: dict[tuple[str, str], int]  # (department, month) → 监管动态 published
+    catalog: list[dict]  # per department: items, with a check list, with both flags
+
+    @property
+    def broken(self) -> list[Cell]:
+        return [c for c in self.cells if c.problems]
+
+    def digest(self) -> str:
+        """sha256 of the figures' canonical JSON: recompute it to check an export."""
+        return figures_digest([c.figures() for c in self.cells])
+
+
+def figures_digest(figures: list[dict]) -> str:
+    """sha256 (hex) of ``figures`` as canonical JSON (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def period_of(batch_id: str) -> str:
+    """The month a batch belongs to, ``YYYY-MM``, from the logical date heading its id."""
+    return f"{batch_id[:4]}-{batch_id[4:6]}"
+
+
+def completeness(engine: sa.Engine, department: str | None = None) -> Completeness:
+    """The view over every department (an auditor) or one (``department``)."""
+    batch = table(AUDIT, "batch")
+    where = [batch.c.department_code == department] if department else []
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(batch.c.department_code, batch.c.dataset,
+                                      batch.c.batch_id, batch.c.loaded_at,
+                                      *(batch.c[c] for c in COUNTS)).where(*where)
+                            .order_by(batch.c.department_code, batch.c.dataset,
+                                      batch.c.batch_id)).mappings().all()
+        news = _news(conn, department)
+        catalog = _catalog(conn, department)
+    problems: dict[tuple, list[str]] = defaultdict(list)
+    for check in verify(engine, department=department):
+        for problem in check.problems:
+            problems[(check.department_code, check.dataset, period_of(check.batch_id))].append(
+                f"{check.batch_id} {check.source_system}: {problem}")
+    cells: dict[tuple, Cell] = {}
+    for r in rows:
+        key = (r["department_code"], r["dataset"], period_of(r["batch_id"]))
+        cell = cells.get(key) or cells.setdefault(key, Cell(*key, problems=problems[key]))
+        if r["batch_id"] not in cell.batches:
+            cell.batches.append(r["batch_id"])
+        for c in COUNTS:
+            setattr(cell, c, getattr(cell, c) + int(r[c]))
+        loaded = _aware(r["loaded_at"])
+        cell.last_loaded_at = max(filter(None, (cell.last_loaded_at, loaded)), default=None)
+    ordered = [cells[k] for k in sorted(cells)]
+    months = _months({c.period for c in ordered})
+    departments = sorted({c.department_code for c in ordered} | ({department} if department
+                                                                    else set()))
+    return Completeness(ordered, months, departments, _coverage(ordered, departments, months),
+                        news, catalog)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite gives naive datetimes back; they were written in UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _months(periods: set[str]) -> list[str]:
+    """Every month from the first to the last period (gaps included: they are missing)."""
+    if not periods:
+        return []
+    first, last = min(periods), max(periods)
+    year, month = int(first[:4]), int(first[5:])
+    found = []
+    while f"{year:04d}-{month:02d}" <= last:
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
+def month_end(period: str) -> datetime:
+    year, month = int(period[:4]), int(period[5:])
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return datetime(following.year, following.month, 1, tzinfo=UTC)
+
+
+def _coverage(cells: list[Cell], departments: list[str], months: list[str]
+              ) -> dict[tuple[str, str], str]:
+    last: dict[tuple[str, str], datetime | None] = {}
+    for cell in cells:
+        key = (cell.department_code, cell.period)
+        last[key] = max(filter(None, (last.get(key), cell.last_loaded_at)), default=None)
+    found = {}
+    for department in departments:
+        for month in months:
+            if (department, month) not in last:
+                found[(department, month)] = "missing"
+            elif (loaded := last[(department, month)]) and loaded > month_end(month) + LATE_AFTER:
+                found[(department, month)] = "late"
+            else:
+                found[(department, month)] = "ok"
+    return found
+
+
+def _present(conn: sa.Connection, name: str) -> bool:
+    return name in set(sa.inspect(conn).get_table_names(schema=CORE))
+
+
+def _news(conn: sa.Connection, department: str | None) -> dict[tuple[str, str], int]:
+    """监管动态 published per department and month (current, not deleted)."""
+    if not _present(conn, "supervision_news"):
+        return {}
+    news = core_table(dataset_spec("supervision_news"))
+    query = sa.select(news.c.department_code, news.c.publish_date).where(
+        sa.not_(news.c.is_deleted))
+    if department:
+        query = query.where(news.c.department_code == department)
+    counted: dict[tuple[str, str], int] = defaultdict(int)
+    for code, published in conn.execute(query):
+        text = published.isoformat() if isinstance(published, date) else str(published)
+        counted[(code, text[:7])] += 1
+    return dict(counted)
+
+
+def _catalog(conn: sa.Connection, department: str | None) -> list[dict]:
+    """Per department: catalog items, those with a 检查实施清单, and with both flags stated."""
+    if not _present(conn, "supervision_item"):
+        return []
+    items = core_table(dataset_spec("supervision_item"))
+    has_list = sa.literal(False)
+    if _present(conn, "check_list"):
+        lists = core_table(dataset_spec("check_list"))
+        has_list = sa.exists().where(lists.c.supervise_item_code == items.c.item_code,
+                                     lists.c.department_code == items.c.department_code,
+                                     sa.not_(lists.c.is_deleted))
+    query = (sa.select(items.c.department_code, sa.func.count().label("items"),
+                       sa.func.sum(sa.case((has_list, 1), else_=0)).label("with_check_list"),
+                       sa.func.sum(sa.case((sa.and_(items.c.is_random_check.is_not(None),
+                                                    items.c.is_key_check.is_not(None)), 1),
+                                           else_=0)).label("with_flags"))
+             .where(sa.not_(items.c.is_deleted)).group_by(items.c.department_code)
+             .order_by(items.c.department_code))
+    if department:
+        query = query.where(items.c.department_code == department)
+    return [{k: (int(v or 0) if k != "department_code" else v) for k, v in r.items()}
+            for r in conn.execute(query).mappings()]
+
+
+def cell_records(engine: sa.Engine, department: str, dataset: str, batch_id: str,
+                 limit: int = 500) -> dict[str, list[dict]]:
+    """The records behind a cell's counts for one batch: versions written and quarantined."""
+    spec = dataset_spec(dataset)
+    found, q = versions(spec), table(QUARANTINE, "record")
+    with engine.connect() as conn:
+        written = [dict(r) for r in conn.execute(
+            sa.select(found.c.record_id, found.c.source_ref, found.c.action)
+            .where(found.c.department_code == department, found.c.batch_id == batch_id)
+            .order_by(found.c.source_ref).limit(limit)).mappings()] \
+            if _present(conn, spec.name) else []
+        failed = [dict(r) for r in conn.execute(
+            sa.select(q.c.source_ref, q.c.rule_id, q.c.message_zh, q.c.message_en,
+                      q.c.raw_value, q.c.status)
+            .where(q.c.department_code == department, q.c.dataset == dataset,
+                   q.c.batch_id == batch_id)
+            .order_by(q.c.source_ref, q.c.rule_id).limit(limit)).mappings()]
+    return {"written": written, "quarantined": failed}
