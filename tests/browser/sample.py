@@ -50,3 +50,17 @@ def build(engine: sa.Engine) -> None:
     for username, (role, department) in USERS.items():
         add_user(engine, username=username, password=PASSWORD, role=role,
                  department=department, actor="os:test@host")
+
+
+def break_batch(engine: sa.Engine) -> tuple[str, str, str]:
+    """Remove one landed raw row of B's second run, so `huiju verify` finds that batch broken.
+
+    Returns the (department, data set, batch id) broken.
+    """
+    with engine.begin() as conn:
+        part = conn.execute(sa.text(
+            "SELECT part_id FROM raw.part WHERE department_code = :d AND batch_id = :b"),
+            {"d": B, "b": B_RUNS[1]}).scalar_one()
+        conn.execute(sa.text("DELETE FROM raw.record WHERE part_id = :p AND row_no = 0"),
+                     {"p": part})
+    return B, "penalty", B_RUNS[1]
