@@ -57,6 +57,8 @@ REJECTION_COLUMNS = ("dataset", "source_system", "source_ref", "record_id", "bat
                      "rule_id", "family", "field", "message_zh", "message_en", "raw_value",
                      "first_seen_at", "last_seen_at")
 
+CELL_ROWS = 300  # cells listed on the page; the export has them all
+
 UserDep = Annotated[User, Depends(current_user)]
 Lang = Annotated[str, Query(pattern="^(zh|en)$")]
 
@@ -214,11 +216,15 @@ def _routes(app: FastAPI) -> None:
     # --- the auditors' completeness view ---------------------------------------------------
 
     @app.get("/audit", response_class=HTMLResponse)
-    def audit(request: Request, user: UserDep, lang: Lang = "zh") -> Response:
+    def audit(request: Request, user: UserDep, lang: Lang = "zh", dept: str | None = None,
+              period: str | None = None, only: str | None = None) -> Response:
         require_role(user, "auditor")
         found = comp.completeness(engine)
+        cells = [c for c in found.cells if (not dept or c.department_code == dept)
+                 and (not period or c.period == period) and (only != "broken" or c.breaks)]
         return _page(request, "completeness.html", lang, user, view=found,
-                     news_target=comp.NEWS_PER_MONTH)
+                     news_target=comp.NEWS_PER_MONTH, shown=cells[:CELL_ROWS],
+                     hidden=max(0, len(cells) - CELL_ROWS), dept=dept, period=period, only=only)
 
     @app.get("/audit/export.xlsx")
     def audit_export(user: UserDep) -> Response:
@@ -244,9 +250,10 @@ def _routes(app: FastAPI) -> None:
 def completeness_workbook(view: comp.Completeness) -> bytes:
     """The completeness export: every cell with its batch ids, the breaks, and the sha256."""
     header = ("department", "dataset", "period", "extracted", "passed", "quarantined",
-              "superseded", "batches", "problems")
+              "superseded", "batches", "breaks", "problems")
     rows = ([c.department_code, c.dataset, c.period, c.extracted, c.passed, c.quarantined,
-             c.superseded, " ".join(c.batches), "; ".join(c.problems)] for c in view.cells)
+             c.superseded, " ".join(c.batches), c.breaks, "; ".join(c.problems)]
+            for c in view.cells)
     coverage = ([d, *(view.coverage[(d, m)] for m in view.months)] for d in view.departments)
     about = [("sha256 of the figures", view.digest()),
              ("how to check", "sha256 of the JSON list of cells (keys sorted, no spaces, UTF-8) "

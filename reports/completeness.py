@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from schemas.catalog import dataset as dataset_spec
 from warehouse.provenance import versions
 from warehouse.tables import AUDIT, CORE, QUARANTINE, core_table, table
-from warehouse.verify import verify
+from warehouse.verify import disagreement, evidence, verify
 
 COUNTS = ("extracted", "passed", "quarantined", "superseded")
 # A month's data is late when its last batch loaded more than this long after the month ended.
@@ -42,14 +42,14 @@ class Cell:
     passed: int = 0
     quarantined: int = 0
     superseded: int = 0
-    last_loaded_at: datetime | None = None
-    problems: list[str] = field(default_factory=list)  # from warehouse.verify, per batch
+    breaks: int = 0  # batches that break an invariant of warehouse.verify
+    problems: list[str] = field(default_factory=list)  # their problems, as huiju verify says
 
     def figures(self) -> dict:
         """The cell's figures, as hashed in an export."""
         return {"department_code": self.department_code, "dataset": self.dataset,
                 "period": self.period, "batches": self.batches,
-                **{c: getattr(self, c) for c in COUNTS}, "problems": self.problems}
+                **{c: getattr(self, c) for c in COUNTS}, "breaks": self.breaks}
 
 
 @dataclass
@@ -60,10 +60,11 @@ class Completeness:
     coverage: dict[tuple[str, str], str]  # (department, month) → "ok" | "late" | "missing"
     news: dict[tuple[str, str], int]  # (department, month) → 监管动态 published
     catalog: list[dict]  # per department: items, with a check list, with both flags
+    problems_listed: bool = True  # False: too many breaks to list each (counts are exact)
 
     @property
     def broken(self) -> list[Cell]:
-        return [c for c in self.cells if c.problems]
+        return [c for c in self.cells if c.breaks]
 
     def digest(self) -> str:
         """sha256 of the figures' canonical JSON: recompute it to check an export."""
@@ -81,43 +82,64 @@ def period_of(batch_id: str) -> str:
     return f"{batch_id[:4]}-{batch_id[4:6]}"
 
 
+# Beyond this many disagreeing batches the view counts them per cell without listing each
+# (``huiju verify`` lists them all).
+PROBLEM_LIST_LIMIT = 2000
+
+
+def _joined(conn: sa.Connection, column: sa.ColumnElement) -> sa.ColumnElement:
+    if conn.dialect.name == "postgresql":
+        return sa.func.string_agg(column, " ")
+    return sa.func.group_concat(column, " ")
+
+
 def completeness(engine: sa.Engine, department: str | None = None) -> Completeness:
-    """The view over every department (an auditor) or one (``department``)."""
+    """The view over every department (an auditor) or one (``department``).
+
+    Figures and breaks are summed in the database over :func:`warehouse.verify.evidence` (one
+    row per batch, with its raw rows and versions counted) filtered by
+    :func:`warehouse.verify.disagreement` — the definitions ``huiju verify`` applies.
+    """
     batch = table(AUDIT, "batch")
-    where = [batch.c.department_code == department] if department else []
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(batch.c.department_code, batch.c.dataset,
-                                      batch.c.batch_id, batch.c.loaded_at,
-                                      *(batch.c[c] for c in COUNTS)).where(*where)
-                            .order_by(batch.c.department_code, batch.c.dataset,
-                                      batch.c.batch_id)).mappings().all()
+        checked = evidence(conn, department=department).order_by(None).subquery("checked")
+        month = sa.func.substr(checked.c.batch_id, 1, 6)
+        query = (sa.select(checked.c.department_code, checked.c.dataset, month.label("month"),
+                           *(sa.func.sum(checked.c[c]).label(c) for c in COUNTS),
+                           sa.func.sum(sa.case((disagreement(checked.c), 1), else_=0)
+                                       ).label("breaks"),
+                           _joined(conn, checked.c.batch_id).label("batches"))
+                 .group_by(checked.c.department_code, checked.c.dataset, month)
+                 .order_by(checked.c.department_code, checked.c.dataset, month))
+        cells = [Cell(r.department_code, r.dataset, f"{r.month[:4]}-{r.month[4:]}",
+                      sorted(set(r.batches.split(" "))), *(int(r[c]) for c in COUNTS),
+                      breaks=int(r.breaks)) for r in conn.execute(query).mappings()]
+        month = sa.func.substr(batch.c.batch_id, 1, 6)
+        last = sa.select(batch.c.department_code, month, sa.func.max(batch.c.loaded_at)
+                         ).group_by(batch.c.department_code, month)
+        if department:
+            last = last.where(batch.c.department_code == department)
+        loaded = {(d, f"{m[:4]}-{m[4:]}"): _aware(at) for d, m, at in conn.execute(last)}
         news = _news(conn, department)
         catalog = _catalog(conn, department)
-    problems: dict[tuple, list[str]] = defaultdict(list)
-    for check in verify(engine, department=department):
-        for problem in check.problems:
-            problems[(check.department_code, check.dataset, period_of(check.batch_id))].append(
-                f"{check.batch_id} {check.source_system}: {problem}")
-    cells: dict[tuple, Cell] = {}
-    for r in rows:
-        key = (r["department_code"], r["dataset"], period_of(r["batch_id"]))
-        cell = cells.get(key) or cells.setdefault(key, Cell(*key, problems=problems[key]))
-        if r["batch_id"] not in cell.batches:
-            cell.batches.append(r["batch_id"])
-        for c in COUNTS:
-            setattr(cell, c, getattr(cell, c) + int(r[c]))
-        loaded = _aware(r["loaded_at"])
-        cell.last_loaded_at = max(filter(None, (cell.last_loaded_at, loaded)), default=None)
-    ordered = [cells[k] for k in sorted(cells)]
-    months = _months({c.period for c in ordered})
-    departments = sorted({c.department_code for c in ordered} | ({department} if department
-                                                                    else set()))
-    return Completeness(ordered, months, departments, _coverage(ordered, departments, months),
-                        news, catalog)
+    listed = sum(c.breaks for c in cells) <= PROBLEM_LIST_LIMIT
+    if listed and any(c.breaks for c in cells):
+        by_cell = {(c.department_code, c.dataset, c.period): c for c in cells}
+        for check in verify(engine, department=department, disagreeing_only=True):
+            cell = by_cell[(check.department_code, check.dataset, period_of(check.batch_id))]
+            cell.problems += [f"{check.batch_id} {check.source_system}: {p}"
+                              for p in check.problems]
+    months = _months({c.period for c in cells})
+    departments = sorted({c.department_code for c in cells} | ({department} if department
+                                                              else set()))
+    return Completeness(cells, months, departments, _coverage(loaded, departments, months),
+                        news, catalog, listed)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite gives naive datetimes back; they were written in UTC.
+def _aware(value: datetime | str | None) -> datetime | None:
+    # SQLite gives naive datetimes back (text, from an aggregate); they were written in UTC.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
@@ -142,18 +164,14 @@ def month_end(period: str) -> datetime:
     return datetime(following.year, following.month, 1, tzinfo=UTC)
 
 
-def _coverage(cells: list[Cell], departments: list[str], months: list[str]
-              ) -> dict[tuple[str, str], str]:
-    last: dict[tuple[str, str], datetime | None] = {}
-    for cell in cells:
-        key = (cell.department_code, cell.period)
-        last[key] = max(filter(None, (last.get(key), cell.last_loaded_at)), default=None)
+def _coverage(loaded: dict[tuple[str, str], datetime | None], departments: list[str],
+              months: list[str]) -> dict[tuple[str, str], str]:
     found = {}
     for department in departments:
         for month in months:
-            if (department, month) not in last:
+            if (department, month) not in loaded:
                 found[(department, month)] = "missing"
-            elif (loaded := last[(department, month)]) and loaded > month_end(month) + LATE_AFTER:
+            elif (at := loaded[(department, month)]) and at > month_end(month) + LATE_AFTER:
                 found[(department, month)] = "late"
             else:
                 found[(department, month)] = "ok"

@@ -52,6 +52,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "catalog_items": ("监管事项", "Catalog items"),
     "with_check_list": ("有检查实施清单", "With an inspection list"),
     "with_flags": ("已标注双随机与重点监管", "Double-random and key flags stated"),
+    "more_rows": ("另有 {} 行未显示：请按部门或月份筛选，或导出全部",
+                  "{} more rows not shown: filter by department or month, or export them all"),
+    "too_many_breaks": ("不一致的批次过多，此处仅计数；逐批明细见 huiju verify",
+                        "Too many batches disagree to list here; the counts are exact, "
+                        "huiju verify lists each"),
     "export": ("导出 (xlsx)", "Export (xlsx)"),
     "digest": ("数据摘要 sha256", "Figures sha256"),
     "records": ("记录", "Records"),

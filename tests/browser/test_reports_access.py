@@ -22,7 +22,8 @@ B_REF = "synthetic:penalty#pk=5100"  # a quarantined record of B
 # Every query or form parameter a route may take, filled with B's identifiers. A route with a
 # parameter missing here fails the test: whoever adds it must say what B's value is.
 B_PARAMS = {"run": sample.B_RUNS[0], "batch": sample.B_RUNS[0], "dataset": "penalty",
-            "record": B_REF, "lang": "zh", "failed": "false"}
+            "record": B_REF, "lang": "zh", "failed": "false", "dept": sample.B,
+            "period": "2026-03", "only": "broken"}
 B_FORM = {"username": "clerk_b", "password": "not the password", "lang": "zh"}
 
 
