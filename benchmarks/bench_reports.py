@@ -10,6 +10,7 @@ departments × months, each loading one batch per data set (audit.batch rows), a
 rows for a quarter of the batches. Then, best of three each:
 1. the completeness view's queries (``reports.completeness.completeness``, including
    ``warehouse.verify.verify`` over every batch) and the page served over HTTP;
+   — the first page computes the view (shared by every auditor for 60 s), the next reuse it;
 2. one department's report queries (``reports.quality.report``) and its page over HTTP.
 Target: each page under 1 s. Generation is not timed.
 """
@@ -98,7 +99,7 @@ def login(base: str, username: str) -> requests.Session:
     session = requests.Session()
     token = re.search(r'name="csrf" value="([^"]+)"', session.get(base + "/login").text).group(1)
     session.post(base + "/login", data={"username": username, "password": PASSWORD,
-                                        "csrf": token})
+                                        "csrf": token}, allow_redirects=False)
     return session
 
 
@@ -143,7 +144,9 @@ def main(argv: list[str] | None = None) -> None:
         view = completeness.completeness(engine)
         results = [
             ("completeness view: queries", best_of(lambda: completeness.completeness(engine))),
-            ("completeness view: page", best_of(lambda: auditor.get(base + "/audit"))),
+            # the first page computes the shared view; later ones (within 60 s) reuse it
+            ("completeness view: first page", best_of(lambda: auditor.get(base + "/audit"), 1)),
+            ("completeness view: next pages", best_of(lambda: auditor.get(base + "/audit"))),
             ("department report: queries", best_of(report_queries)),
             ("department report: page",
              best_of(lambda: clerk.get(f"{base}/departments/{department}"))),
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
               "of HTML")
         for label, seconds in results:
             verdict = "meets" if seconds < TARGET_SECONDS else "MISSES"
-            print(f"  {label:<30} {seconds:7.3f} s  ({verdict} < {TARGET_SECONDS:.0f} s)")
+            print(f"  {label:<32} {seconds:7.3f} s  ({verdict} < {TARGET_SECONDS:.0f} s)")
         server.should_exit = True
         thread.join(timeout=10)
         engine.dispose()

@@ -10,6 +10,8 @@ charts are inline SVG; no asset is loaded from anywhere else (the CSP says so).
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -57,6 +59,7 @@ REJECTION_COLUMNS = ("dataset", "source_system", "source_ref", "record_id", "bat
                      "rule_id", "family", "field", "message_zh", "message_en", "raw_value",
                      "first_seen_at", "last_seen_at")
 
+VIEW_SECONDS = 60.0
 CELL_ROWS = 300  # cells listed on the page; the export has them all
 
 UserDep = Annotated[User, Depends(current_user)]
@@ -64,13 +67,19 @@ Lang = Annotated[str, Query(pattern="^(zh|en)$")]
 
 
 def create_app(engine: sa.Engine, *, secret: str, session_seconds: int | None = None,
-               secure_cookies: bool = False) -> FastAPI:
-    """The application reading ``engine`` (a read-only login in production)."""
+               secure_cookies: bool = False, view_seconds: float = VIEW_SECONDS) -> FastAPI:
+    """The application reading ``engine`` (a read-only login in production).
+
+    The completeness view (every batch of every department checked against its evidence) is
+    computed at most once per ``view_seconds`` and shared by every auditor's page, export and
+    API answer, which therefore carry the same figures and sha256; the page says as of when.
+    """
     app = FastAPI(title="Huiju reports", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
     app.state.sessions = Sessions(secret, **({"max_age": session_seconds}
                                              if session_seconds else {}))
     app.state.secure_cookies = secure_cookies
+    app.state.view = _SharedView(engine, view_seconds)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -86,6 +95,24 @@ def create_app(engine: sa.Engine, *, secret: str, session_seconds: int | None = 
 
     _routes(app)
     return app
+
+
+class _SharedView:
+    """The completeness view, recomputed when older than ``seconds`` (one computation at a
+    time: concurrent requests wait for it rather than start their own)."""
+
+    def __init__(self, engine: sa.Engine, seconds: float) -> None:
+        self.engine, self.seconds = engine, seconds
+        self._lock = threading.Lock()
+        self._view: comp.Completeness | None = None
+        self._at = 0.0
+
+    def get(self) -> comp.Completeness:
+        with self._lock:
+            if self._view is None or time.monotonic() - self._at > self.seconds:
+                self._view = comp.completeness(self.engine)
+                self._at = time.monotonic()
+            return self._view
 
 
 def _json_text(value: object) -> str:
@@ -219,7 +246,7 @@ def _routes(app: FastAPI) -> None:
     def audit(request: Request, user: UserDep, lang: Lang = "zh", dept: str | None = None,
               period: str | None = None, only: str | None = None) -> Response:
         require_role(user, "auditor")
-        found = comp.completeness(engine)
+        found = app.state.view.get()
         cells = [c for c in found.cells if (not dept or c.department_code == dept)
                  and (not period or c.period == period) and (only != "broken" or c.breaks)]
         return _page(request, "completeness.html", lang, user, view=found,
@@ -229,15 +256,15 @@ def _routes(app: FastAPI) -> None:
     @app.get("/audit/export.xlsx")
     def audit_export(user: UserDep) -> Response:
         require_role(user, "auditor")
-        found = comp.completeness(engine)
+        found = app.state.view.get()
         return _download(completeness_workbook(found), "completeness.xlsx")
 
     @app.get("/api/audit/completeness")
     def audit_api(user: UserDep) -> Response:
         require_role(user, "auditor")
-        found = comp.completeness(engine)
+        found = app.state.view.get()
         return JSONResponse({"cells": jsonable_encoder([c.figures() for c in found.cells]),
-                             "sha256": found.digest()})
+                             "sha256": found.digest})
 
     # --- users -----------------------------------------------------------------------------
 
@@ -255,7 +282,7 @@ def completeness_workbook(view: comp.Completeness) -> bytes:
              c.superseded, " ".join(c.batches), c.breaks, "; ".join(c.problems)]
             for c in view.cells)
     coverage = ([d, *(view.coverage[(d, m)] for m in view.months)] for d in view.departments)
-    about = [("sha256 of the figures", view.digest()),
+    about = [("sha256 of the figures", view.digest),
              ("how to check", "sha256 of the JSON list of cells (keys sorted, no spaces, UTF-8) "
                               "as in reports.completeness.figures_digest"),
              ("exported at", datetime.now(UTC).isoformat())]

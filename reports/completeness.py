@@ -18,6 +18,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -61,11 +62,13 @@ class Completeness:
     news: dict[tuple[str, str], int]  # (department, month) → 监管动态 published
     catalog: list[dict]  # per department: items, with a check list, with both flags
     problems_listed: bool = True  # False: too many breaks to list each (counts are exact)
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def broken(self) -> list[Cell]:
         return [c for c in self.cells if c.breaks]
 
+    @cached_property
     def digest(self) -> str:
         """sha256 of the figures' canonical JSON: recompute it to check an export."""
         return figures_digest([c.figures() for c in self.cells])

@@ -57,6 +57,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "too_many_breaks": ("不一致的批次过多，此处仅计数；逐批明细见 huiju verify",
                         "Too many batches disagree to list here; the counts are exact, "
                         "huiju verify lists each"),
+    "as_of": ("数据截至", "figures as of"),
     "export": ("导出 (xlsx)", "Export (xlsx)"),
     "digest": ("数据摘要 sha256", "Figures sha256"),
     "records": ("记录", "Records"),

@@ -16,6 +16,7 @@ A batch whose evidence disagrees with its record is reported, not repaired.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -102,7 +103,7 @@ def evidence(conn: sa.Connection, *, department: str | None = None,
     if dataset:
         where.append(batch.c.dataset == dataset)
     landed = _landed(department, dataset)
-    written = _written(conn, department, dataset)
+    written = _written(conn, dataset)
     joined = batch.outerjoin(landed, sa.and_(*(landed.c[c] == batch.c[c] for c in BATCH_KEY)))
     columns = [*(batch.c[c] for c in BATCH_KEY),
                *(batch.c[c] for c in ("extracted", "passed", "quarantined", "superseded")),
@@ -137,23 +138,26 @@ def _landed(department: str | None, dataset: str | None) -> sa.Subquery:
     return query.subquery("landed")
 
 
-def _written(conn: sa.Connection, department: str | None, dataset: str | None
-             ) -> sa.Subquery | None:
+def _written(conn: sa.Connection, dataset: str | None) -> sa.Subquery | None:
     """Versions per batch over every data set whose core tables exist (None: no such one)."""
     present = set(sa.inspect(conn).get_table_names(schema=CORE))
     names = [dataset] if dataset else [s.name for s in datasets()]
+    names = tuple(name for name in names if name in present)
+    if not names:
+        return None
+    # A department filter reaches the grouped union through the join on department_code.
+    return _written_union(names)
+
+
+@cache
+def _written_union(names: tuple[str, ...]) -> sa.Subquery:
+    # Built once per set of data sets: the union over every core and history table is a
+    # large expression, and building it costs more than running it on a small warehouse.
     parts = []
     for name in names:
-        if name not in present:
-            continue
         found = versions(dataset_spec(name))
         columns = (found.c.department_code, found.c.source_system, found.c.batch_id)
-        counted = sa.select(found.c.department_code, found.c.source_system,
-                            sa.literal(name).label("dataset"), found.c.batch_id,
-                            sa.func.count().label("written")).group_by(*columns)
-        if department:
-            counted = counted.where(found.c.department_code == department)
-        parts.append(counted)
-    if not parts:
-        return None
+        parts.append(sa.select(found.c.department_code, found.c.source_system,
+                               sa.literal(name).label("dataset"), found.c.batch_id,
+                               sa.func.count().label("written")).group_by(*columns))
     return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("written")
