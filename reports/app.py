@@ -61,6 +61,8 @@ REJECTION_COLUMNS = ("dataset", "source_system", "source_ref", "record_id", "bat
 
 VIEW_SECONDS = 60.0
 CELL_ROWS = 300  # cells listed on the page; the export has them all
+PLATFORM_COLUMNS = ("dataset", "platform", "resource", "record_id", "source_ref", "batch_id",
+                    "code", "field", "reason", "rejected_at")
 
 UserDep = Annotated[User, Depends(current_user)]
 Lang = Annotated[str, Query(pattern="^(zh|en)$")]
@@ -210,8 +212,12 @@ def _routes(app: FastAPI) -> None:
         require_department(user, department)
         with engine.connect() as conn:
             rows = quality.open_rejections(conn, department)
-        body = workbook_bytes([(department, REJECTION_HEADER[lang],
-                                ([r[c] for c in REJECTION_COLUMNS] for r in rows))])
+            platform = quality.open_platform_rejections(conn, department)
+        body = workbook_bytes([
+            (department, REJECTION_HEADER[lang],
+             ([r[c] for c in REJECTION_COLUMNS] for r in rows)),
+            (labels(lang)["platform_rejections"], PLATFORM_COLUMNS,
+             ([r[c] for c in PLATFORM_COLUMNS] for r in platform))])
         return _download(body, f"rejections-{department}.xlsx")
 
     @app.get("/api/departments/{department}/report")
@@ -276,11 +282,13 @@ def _routes(app: FastAPI) -> None:
 
 def completeness_workbook(view: comp.Completeness) -> bytes:
     """The completeness export: every cell with its batch ids, the breaks, and the sha256."""
+    delivery = [f"{p} {s}" for p in view.platforms for s in ("due", *comp.DELIVERY_STATES)]
     header = ("department", "dataset", "period", "extracted", "passed", "quarantined",
-              "superseded", "batches", "breaks", "problems")
+              "superseded", *delivery, "batches", "breaks", "problems")
     rows = ([c.department_code, c.dataset, c.period, c.extracted, c.passed, c.quarantined,
-             c.superseded, " ".join(c.batches), c.breaks, "; ".join(c.problems)]
-            for c in view.cells)
+             c.superseded, *(c.delivery.get(p, {}).get(s, 0) for p in view.platforms
+                             for s in ("due", *comp.DELIVERY_STATES)),
+             " ".join(c.batches), c.breaks, "; ".join(c.problems)] for c in view.cells)
     coverage = ([d, *(view.coverage[(d, m)] for m in view.months)] for d in view.departments)
     about = [("sha256 of the figures", view.digest),
              ("how to check", "sha256 of the JSON list of cells (keys sorted, no spaces, UTF-8) "

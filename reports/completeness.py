@@ -4,8 +4,9 @@ The figures per cell are the sums of ``audit.batch`` over the batches of that de
 set and month (the month is the logical date at the head of the batch id, ``YYYYMMDD…``). The
 invariants are NOT restated here: each batch is checked by :func:`warehouse.verify.verify`, the
 very definitions ``huiju verify`` prints, and a cell is broken when any of its batches is.
-Delivery columns (due / acknowledged / rejected / pending per platform) join these cells when
-the outbox tables exist.
+Delivery columns come from ``delivery.outbox``: per platform, the messages due for the
+versions the cell's batches wrote and how each ended (acknowledged, rejected, withheld,
+pending); every platform resource is checked with :func:`warehouse.verify.verify_delivery`.
 
 An export carries the batch ids of every cell and the sha256 of the figures' canonical JSON, so
 a printed or filed export can be checked later by recomputing the hash.
@@ -23,9 +24,10 @@ from functools import cached_property
 import sqlalchemy as sa
 
 from schemas.catalog import dataset as dataset_spec
+from warehouse.outbox import LOAD
 from warehouse.provenance import versions
-from warehouse.tables import AUDIT, CORE, QUARANTINE, core_table, table
-from warehouse.verify import disagreement, evidence, verify
+from warehouse.tables import AUDIT, CORE, DELIVERY, QUARANTINE, core_table, table
+from warehouse.verify import disagreement, evidence, verify, verify_delivery
 
 COUNTS = ("extracted", "passed", "quarantined", "superseded")
 # A month's data is late when its last batch loaded more than this long after the month ended.
@@ -45,12 +47,16 @@ class Cell:
     superseded: int = 0
     breaks: int = 0  # batches that break an invariant of warehouse.verify
     problems: list[str] = field(default_factory=list)  # their problems, as huiju verify says
+    # platform → {due, acknowledged, rejected, withheld, pending}: the outbox messages of the
+    # versions these batches wrote (cause "load")
+    delivery: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def figures(self) -> dict:
         """The cell's figures, as hashed in an export."""
         return {"department_code": self.department_code, "dataset": self.dataset,
                 "period": self.period, "batches": self.batches,
-                **{c: getattr(self, c) for c in COUNTS}, "breaks": self.breaks}
+                **{c: getattr(self, c) for c in COUNTS}, "breaks": self.breaks,
+                "delivery": self.delivery}
 
 
 @dataclass
@@ -62,11 +68,17 @@ class Completeness:
     news: dict[tuple[str, str], int]  # (department, month) → 监管动态 published
     catalog: list[dict]  # per department: items, with a check list, with both flags
     problems_listed: bool = True  # False: too many breaks to list each (counts are exact)
+    platforms: list[str] = field(default_factory=list)
+    delivery_checks: list = field(default_factory=list)  # warehouse.verify.DeliveryCheck
     computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def broken(self) -> list[Cell]:
         return [c for c in self.cells if c.breaks]
+
+    @property
+    def delivery_broken(self) -> list:
+        return [c for c in self.delivery_checks if c.problems]
 
     @cached_property
     def digest(self) -> str:
@@ -125,6 +137,10 @@ def completeness(engine: sa.Engine, department: str | None = None) -> Completene
         loaded = {(d, f"{m[:4]}-{m[4:]}"): _aware(at) for d, m, at in conn.execute(last)}
         news = _news(conn, department)
         catalog = _catalog(conn, department)
+        delivered = _delivery(conn, department)
+    for cell in cells:
+        cell.delivery = delivered.get((cell.department_code, cell.dataset, cell.period), {})
+    platforms = sorted({p for counts in delivered.values() for p in counts})
     listed = sum(c.breaks for c in cells) <= PROBLEM_LIST_LIMIT
     if listed and any(c.breaks for c in cells):
         by_cell = {(c.department_code, c.dataset, c.period): c for c in cells}
@@ -136,7 +152,32 @@ def completeness(engine: sa.Engine, department: str | None = None) -> Completene
     departments = sorted({c.department_code for c in cells} | ({department} if department
                                                               else set()))
     return Completeness(cells, months, departments, _coverage(loaded, departments, months),
-                        news, catalog, listed)
+                        news, catalog, listed, platforms,
+                        verify_delivery(engine, department=department))
+
+
+DELIVERY_STATES = ("acknowledged", "rejected", "withheld", "pending")
+
+
+def _delivery(conn: sa.Connection, department: str | None
+              ) -> dict[tuple[str, str, str], dict[str, dict[str, int]]]:
+    """(department, data set, month) → platform → due and each outcome, from the outbox."""
+    outbox = table(DELIVERY, "outbox")
+    month = sa.func.substr(outbox.c.batch_id, 1, 6)
+    query = (sa.select(outbox.c.department_code, outbox.c.dataset, month, outbox.c.platform,
+                       outbox.c.status, sa.func.count())
+             .where(outbox.c.cause == LOAD)
+             .group_by(outbox.c.department_code, outbox.c.dataset, month, outbox.c.platform,
+                       outbox.c.status))
+    if department:
+        query = query.where(outbox.c.department_code == department)
+    found: dict = {}
+    for code, name, m, platform, status, count in conn.execute(query):
+        counts = found.setdefault((code, name, f"{m[:4]}-{m[4:]}"), {}).setdefault(
+            platform, {"due": 0, **dict.fromkeys(DELIVERY_STATES, 0)})
+        counts["due"] += count
+        counts[status] = counts.get(status, 0) + count
+    return found
 
 
 def _aware(value: datetime | str | None) -> datetime | None:

@@ -71,8 +71,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "users": ("用户管理", "Users"),
     "role": ("角色", "Role"),
     "created_by": ("创建人", "Created by"),
-    "delivery_pending": ("平台报送列待报送模块上线后显示", "Platform delivery columns appear once "
-                         "delivery is installed"),
+    "delivery": ("平台报送", "Platform delivery"),
+    "platform": ("平台", "Platform"),
+    "due": ("应报", "due"),
+    "acknowledged": ("已确认", "acknowledged"),
+    "rejected": ("拒收", "rejected"),
+    "pending": ("待报", "pending"),
+    "missing_messages": ("未入队", "never enqueued"),
+    "platform_rejections": ("平台拒收", "Platform rejections"),
+    "code": ("错误码", "Code"),
 }
 
 

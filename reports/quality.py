@@ -4,7 +4,7 @@ A *run* of a department is one batch id (a run loads one batch per data set and 
 sharing the id). Figures come from ``audit.batch`` (what each batch counted) and
 ``quarantine.record`` (one row per failed rule per record, ``batch_id`` the last batch that
 failed it). Every query takes the department: nothing here can return another department's
-rows. Delivery (platform rejections) adds its columns beside these when its tables exist.
+rows. The platforms' rejections (``delivery.rejection``) stand beside our own.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from huiju.quarantine import EXPORT_COLUMNS
 from schemas.catalog import datasets
 from schemas.model import CHECK_FAMILIES
-from warehouse.tables import AUDIT, QUARANTINE, table
+from warehouse.outbox import REJECTION_COLUMNS
+from warehouse.tables import AUDIT, DELIVERY, QUARANTINE, table
 
 TOP_REASONS = 10
 
@@ -31,6 +32,7 @@ class QualityReport:
     rules: list[dict] = field(default_factory=list)  # per rule in the run
     reasons: list[dict] = field(default_factory=list)  # top open failure reasons
     status: list[dict] = field(default_factory=list)  # open vs resolved per data set
+    platform: list[dict] = field(default_factory=list)  # open platform rejections, by reason
 
 
 def dataset_names() -> dict[str, tuple[str, str]]:
@@ -96,7 +98,28 @@ def report(conn: sa.Connection, department: str, run: str | None = None) -> Qual
                                 "pass_rate": 1 - r["failed"] / total if total else None})
     result.reasons = top_reasons(conn, department)
     result.status = open_vs_resolved(conn, department)
+    result.platform = platform_reasons(conn, department)
     return result
+
+
+def platform_reasons(conn: sa.Connection, department: str) -> list[dict]:
+    """The platforms' open rejections of ``department``, counted by reason."""
+    r = table(DELIVERY, "rejection")
+    query = (sa.select(r.c.dataset, r.c.platform, r.c.resource, r.c.code, r.c.field, r.c.reason,
+                       sa.func.count().label("open"))
+             .where(r.c.department_code == department, r.c.status == "open")
+             .group_by(r.c.dataset, r.c.platform, r.c.resource, r.c.code, r.c.field, r.c.reason)
+             .order_by(sa.func.count().desc(), r.c.dataset, r.c.platform))
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def open_platform_rejections(conn: sa.Connection, department: str) -> list[dict]:
+    """Every open platform rejection of ``department``: the second sheet of the download."""
+    r = table(DELIVERY, "rejection")
+    query = (sa.select(*(r.c[c] for c in REJECTION_COLUMNS))
+             .where(r.c.department_code == department, r.c.status == "open")
+             .order_by(r.c.dataset, r.c.rejection_id))
+    return [dict(row) for row in conn.execute(query).mappings()]
 
 
 def top_reasons(conn: sa.Connection, department: str, limit: int = TOP_REASONS) -> list[dict]:

@@ -111,6 +111,20 @@ def test_auditor_sees_every_cell_the_breaks_in_red_and_can_drill_down(served, br
     shown = {r.get_attribute("data-key"): _cells(
         r, ("extracted", "passed", "quarantined", "superseded")) for r in rows}
     assert shown == expected
+    # delivery per platform: the outbox messages the cell's batches enqueued, by outcome
+    with served.engine.connect() as conn:
+        outbox = {}
+        for d, ds, p, platform, status, n in conn.execute(sa.text(
+                "SELECT department_code, dataset, substr(batch_id, 1, 6), platform, status, "
+                "count(*) FROM delivery.outbox WHERE cause = 'load' GROUP BY 1, 2, 3, 4, 5")):
+            outbox.setdefault((f"{d}|{ds}|{p[:4]}-{p[4:6]}", platform), {})[status] = n
+    assert outbox  # the sample's penalty versions are due to the platforms
+    for (key, platform), counts in outbox.items():
+        row = browser.find_element(By.CSS_SELECTOR, f'#cells tr[data-key="{key}"]')
+        cell = row.find_element(By.CSS_SELECTOR, f'td.delivery[data-platform="{platform}"]')
+        assert cell.text == " / ".join(str(v) for v in (
+            sum(counts.values()), counts.get("acknowledged", 0), counts.get("rejected", 0),
+            counts.get("pending", 0)))
     # the break is the one `huiju verify` finds, shown in red on its row
     department, dataset, batch_id = served.broken
     problems = [c for c in verify(served.engine) if c.problems]

@@ -1,7 +1,7 @@
 """audit: app_user, the report application's users
 
 Revision ID: c3d9e51f0a27
-Revises: a412a7b5140e
+Revises: a412a7b5140e, 9f926ff0ecfd (also merges the outbox branch's head)
 Create Date: 2026-12-01 22:15:00.000000
 
 Written by hand in the shape `huiju db revision` writes (warehouse.tables ``audit.app_user``).
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = 'c3d9e51f0a27'
-down_revision: str | Sequence[str] | None = 'a412a7b5140e'
+down_revision: str | Sequence[str] | None = ('a412a7b5140e', '9f926ff0ecfd')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
