@@ -80,6 +80,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "missing_messages": ("未入队", "never enqueued"),
     "platform_rejections": ("平台拒收", "Platform rejections"),
     "code": ("错误码", "Code"),
+    "receipt": ("回执", "Receipt"),
 }
 
 

@@ -164,3 +164,16 @@ def test_auditor_sees_every_cell_the_breaks_in_red_and_can_drill_down(served, br
     follow(browser, quarantined[0])
     landed = browser.find_elements(By.CSS_SELECTOR, "table.landings tr td:nth-child(2)")
     assert [td.text for td in landed] == [refs[0]]
+    # a loaded record's provenance reaches its platform messages
+    browser.back()
+    written = browser.find_elements(By.CSS_SELECTOR, "#written tr td:first-child a")
+    record_id = browser.find_element(By.CSS_SELECTOR, "#written tr td:nth-child(2)").text
+    follow(browser, written[0])
+    shown = {td.text.split("/")[0] for td in browser.find_elements(
+        By.CSS_SELECTOR, "table.deliveries tr td:first-child")}
+    with served.engine.connect() as conn:
+        platforms = set(conn.execute(sa.text(
+            "SELECT DISTINCT platform FROM delivery.outbox WHERE department_code = :d AND "
+            "dataset = 'penalty' AND record_id = :r"), {"d": sample.A, "r": record_id}
+            ).scalars())
+    assert shown == platforms and shown
