@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "demo",
     "expectations",
     "simulator",
+    "users",
+    "serve",
 )
 
 

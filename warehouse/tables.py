@@ -299,6 +299,24 @@ def _add_audit(metadata: sa.MetaData) -> None:
         schema=AUDIT,
         comment="manual actions, append-only (warehouse/actions.py): who did what, when",
     )
+    sa.Table(
+        "app_user", metadata,
+        sa.Column("username", sa.String(64), primary_key=True),
+        sa.Column("role", sa.String(16), nullable=False, comment="department | auditor | admin"),
+        # Not named department_code: row-level security would then let a department's reader
+        # role read its own users' password hashes (warehouse/roles.py grants by that column).
+        sa.Column("scope_department_code", sa.String(64),
+                  comment="the one department a department user sees"),
+        sa.Column("password_hash", sa.String(256), nullable=False, comment="scrypt, salted"),
+        sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column("created_at", _timestamp(), nullable=False),
+        sa.Column("created_by", sa.String(256), nullable=False),
+        sa.CheckConstraint("role IN ('department', 'auditor', 'admin')", name="role"),
+        sa.CheckConstraint("(role = 'department') = (scope_department_code IS NOT NULL)",
+                           name="department_scope"),
+        schema=AUDIT,
+        comment="users of the report application (reports/users.py)",
+    )
 
 
 MESSAGE_STATUSES = ("pending", "acknowledged", "rejected", "withheld")

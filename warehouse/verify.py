@@ -25,6 +25,7 @@ source row is in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -36,6 +37,27 @@ from warehouse.provenance import versions
 from warehouse.tables import AUDIT, CORE, DELIVERY, table
 
 BATCH_KEY = ("department_code", "source_system", "dataset", "batch_id")
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """``left = sum(right)`` for every batch; ``message`` says how a batch breaks it."""
+
+    name: str
+    left: str
+    right: tuple[str, ...]
+    message: str
+
+
+# The invariants, declared once: BatchCheck.problems applies them in Python and
+# disagreement() in SQL (the report application's completeness view counts breaks with it).
+INVARIANTS = (
+    Invariant("landed", "landed", ("extracted",),
+              "landed {landed} raw rows, extracted {extracted}"),
+    Invariant("written", "written", ("changed",), "wrote {written} versions, changed {changed}"),
+    Invariant("balanced", "extracted", ("passed", "quarantined", "superseded"),
+              "extracted != passed + quarantined + superseded"),
+)
 
 
 @dataclass(frozen=True)
@@ -57,14 +79,9 @@ class BatchCheck:
     @property
     def problems(self) -> list[str]:
         """Each way the batch's counts and its rows disagree (empty: verified)."""
-        found = []
-        if self.landed != self.extracted:
-            found.append(f"landed {self.landed} raw rows, extracted {self.extracted}")
-        if self.written != self.changed:
-            found.append(f"wrote {self.written} versions, changed {self.changed}")
-        if self.extracted != self.passed + self.quarantined + self.superseded:
-            found.append("extracted != passed + quarantined + superseded")
-        return found
+        values = self.__dict__
+        return [rule.message.format(**values) for rule in INVARIANTS
+                if values[rule.left] != sum(values[c] for c in rule.right)]
 
 
 def verdict(checks: list[BatchCheck]) -> tuple[bool, str]:
@@ -120,52 +137,86 @@ def last_reconciliations(engine: sa.Engine, *, department: str | None = None,
 
 
 def verify(engine: sa.Engine, *, department: str | None = None,
-           dataset: str | None = None) -> list[BatchCheck]:
-    """Every batch (of ``department`` / ``dataset``, if given) checked against its evidence."""
+           dataset: str | None = None, disagreeing_only: bool = False) -> list[BatchCheck]:
+    """Every batch (of ``department`` / ``dataset``, if given) checked against its evidence;
+    with ``disagreeing_only`` just those that break an invariant (filtered in the database)."""
+    with engine.connect() as conn:
+        query = evidence(conn, department=department, dataset=dataset)
+        if disagreeing_only:
+            query = query.where(disagreement(query.selected_columns))
+        rows = conn.execute(query).all()
+    return [BatchCheck(*row) for row in rows]
+
+
+def evidence(conn: sa.Connection, *, department: str | None = None,
+             dataset: str | None = None) -> sa.Select:
+    """One row per batch, in BatchCheck's field order: its key, its recorded counts, and the
+    ``landed`` raw rows and ``written`` versions found (0 when none)."""
     batch = table(AUDIT, "batch")
     where = []
     if department:
         where.append(batch.c.department_code == department)
     if dataset:
         where.append(batch.c.dataset == dataset)
-    with engine.connect() as conn:
-        batches = conn.execute(sa.select(batch).where(*where).order_by(
-            batch.c.department_code, batch.c.dataset, batch.c.source_system,
-            batch.c.batch_id)).mappings().all()
-        landed = _landed(conn, department, dataset)
-        written: dict[tuple, int] = {}
-        for name in sorted({b["dataset"] for b in batches}):
-            written.update(_written(conn, name, department))
-    checks = []
-    for b in batches:
-        key = tuple(b[c] for c in BATCH_KEY)
-        checks.append(BatchCheck(
-            *key, extracted=b["extracted"], passed=b["passed"], quarantined=b["quarantined"],
-            superseded=b["superseded"], changed=b["inserted"] + b["updated"] + b["deleted"],
-            landed=landed.get(key, 0), written=written.get(key, 0)))
-    return checks
+    landed = _landed(department, dataset)
+    written = _written(conn, dataset)
+    joined = batch.outerjoin(landed, sa.and_(*(landed.c[c] == batch.c[c] for c in BATCH_KEY)))
+    columns = [*(batch.c[c] for c in BATCH_KEY),
+               *(batch.c[c] for c in ("extracted", "passed", "quarantined", "superseded")),
+               (batch.c.inserted + batch.c.updated + batch.c.deleted).label("changed"),
+               sa.func.coalesce(landed.c.landed, 0).label("landed")]
+    if written is not None:
+        joined = joined.outerjoin(written, sa.and_(*(written.c[c] == batch.c[c]
+                                                     for c in BATCH_KEY)))
+        columns.append(sa.func.coalesce(written.c.written, 0).label("written"))
+    else:
+        columns.append(sa.literal(0).label("written"))
+    return (sa.select(*columns).select_from(joined).where(*where)
+            .order_by(batch.c.department_code, batch.c.dataset, batch.c.source_system,
+                      batch.c.batch_id))
 
 
-def _landed(conn: sa.Connection, department: str | None, dataset: str | None
-            ) -> dict[tuple, int]:
+def disagreement(columns) -> sa.ColumnElement[bool]:
+    """SQL: the row of :func:`evidence` (``columns``) breaks at least one invariant."""
+    return sa.or_(*(columns[rule.left] != sum((columns[c] for c in rule.right[1:]),
+                                              columns[rule.right[0]])
+                    for rule in INVARIANTS))
+
+
+def _landed(department: str | None, dataset: str | None) -> sa.Subquery:
     raw = landing.landings()
-    query = sa.select(*(raw.c[c] for c in BATCH_KEY), sa.func.count()).group_by(
+    query = sa.select(*(raw.c[c] for c in BATCH_KEY), sa.func.count().label("landed")).group_by(
         *(raw.c[c] for c in BATCH_KEY))
     if department:
         query = query.where(raw.c.department_code == department)
     if dataset:
         query = query.where(raw.c.dataset == dataset)
-    return {tuple(row[:4]): row[4] for row in conn.execute(query)}
+    return query.subquery("landed")
 
 
-def _written(conn: sa.Connection, name: str, department: str | None) -> dict[tuple, int]:
-    found = versions(dataset_spec(name))
-    columns = (found.c.department_code, found.c.source_system, found.c.batch_id)
-    counted = sa.select(*columns, sa.func.count()).group_by(*columns)
-    if department:
-        counted = counted.where(found.c.department_code == department)
-    return {(dept, system, name, batch_id): count
-            for dept, system, batch_id, count in conn.execute(counted)}
+def _written(conn: sa.Connection, dataset: str | None) -> sa.Subquery | None:
+    """Versions per batch over every data set whose core tables exist (None: no such one)."""
+    present = set(sa.inspect(conn).get_table_names(schema=CORE))
+    names = [dataset] if dataset else [s.name for s in datasets()]
+    names = tuple(name for name in names if name in present)
+    if not names:
+        return None
+    # A department filter reaches the grouped union through the join on department_code.
+    return _written_union(names)
+
+
+@cache
+def _written_union(names: tuple[str, ...]) -> sa.Subquery:
+    # Built once per set of data sets: the union over every core and history table is a
+    # large expression, and building it costs more than running it on a small warehouse.
+    parts = []
+    for name in names:
+        found = versions(dataset_spec(name))
+        columns = (found.c.department_code, found.c.source_system, found.c.batch_id)
+        parts.append(sa.select(found.c.department_code, found.c.source_system,
+                               sa.literal(name).label("dataset"), found.c.batch_id,
+                               sa.func.count().label("written")).group_by(*columns))
+    return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("written")
 
 
 # --- delivery ----------------------------------------------------------------------------

@@ -64,6 +64,9 @@ def test_missing_evidence_is_reported_per_batch(warehouse, capsys, monkeypatch):
         (DEPT, "2026010100001", "penalty"): ["wrote 9 versions, changed 10"],
         (DEPT, "2026010100002", "penalty"): ["landed 8 raw rows, extracted 9"],
     }
+    # the same invariants applied in SQL (the completeness view's filter) find the same batches
+    assert {(c.department_code, c.batch_id, c.dataset): c.problems
+            for c in verify(engine, disagreeing_only=True)} == problems
 
     monkeypatch.setenv("COLUMNS", "240")
     assert main(["verify", "--url", url]) == 1

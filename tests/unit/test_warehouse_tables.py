@@ -99,4 +99,5 @@ def test_every_table_creates_on_embedded_sqlite():
     for spec in datasets():
         assert {spec.name, spec.name + "_history"} <= set(inspector.get_table_names(CORE))
     assert inspector.get_table_names("audit") == sorted(
-        ["action", "batch", "cursor_state", "department_reader", "reconciliation", "run"])
+        ["action", "app_user", "batch", "cursor_state", "department_reader", "reconciliation",
+         "run"])
