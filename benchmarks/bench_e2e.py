@@ -248,6 +248,7 @@ def change_source(database: str, fraction: float) -> int:
 
 
 def drop_source(database: str) -> None:
+    """Drop the benchmark's MariaDB source database."""
     admin = sa.create_engine(_mariadb_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{database}`"))
@@ -258,6 +259,7 @@ def drop_source(database: str) -> None:
 
 
 def create_pg(name: str) -> sa.URL:
+    """Create a fresh PostgreSQL database for one variant; return its URL."""
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -266,6 +268,7 @@ def create_pg(name: str) -> sa.URL:
 
 
 def drop_pg(name: str) -> None:
+    """Drop a variant's PostgreSQL database."""
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -398,6 +401,7 @@ def run_raw(source: str, dest: sa.URL, work: Path) -> tuple:
 
 
 def run_dlt(source: str, dest: sa.URL, work: Path) -> tuple:
+    """Time dlt's best configuration in a child process."""
     command = [sys.executable, "-m", "benchmarks.bench_e2e", "--child", "dlt",
                "--source", source, "--dest", dest.database, "--work", str(work)]
     env = _child_env({"RUNTIME__DLTHUB_TELEMETRY": "false",
@@ -408,6 +412,7 @@ def run_dlt(source: str, dest: sa.URL, work: Path) -> tuple:
 
 
 def run_naive(source: str, dest: sa.URL, work: Path) -> tuple:
+    """Time pandas read_sql + GX + to_sql in a child process."""
     command = [sys.executable, "-m", "benchmarks.bench_e2e", "--child", "naive",
                "--source", source, "--dest", dest.database, "--work", str(work)]
     return measure(command, env=_child_env(), log=work / "naive.log"), *LEGACY
@@ -428,6 +433,7 @@ def _huiju() -> str:
 
 
 def prepare_huiju(source: str, dest: sa.URL, work: Path) -> dict[str, str]:
+    """Write the department file and migrate the warehouse; return the CLI's environment."""
     (work / "departments").mkdir(parents=True, exist_ok=True)
     (work / "departments" / "gs_e2e.yaml").write_text(DEPARTMENT_YAML, encoding="utf-8")
     env = _huiju_env(source, dest, work)
@@ -438,6 +444,7 @@ def prepare_huiju(source: str, dest: sa.URL, work: Path) -> dict[str, str]:
 
 def run_huiju(source: str, dest: sa.URL, work: Path, log_name: str = "huiju.log",
               prefix: list[str] | None = None) -> tuple:
+    """Time `huiju run` as a user runs it."""
     env = prepare_huiju(source, dest, work) if not (work / "departments").exists() \
         else _huiju_env(source, dest, work)
     command = [*(prefix or []), _huiju(), "run", "--department", DEPARTMENT]
@@ -452,6 +459,7 @@ RUNNERS = {"raw": run_raw, "dlt": run_dlt, "naive": run_naive, "huiju": run_huij
 
 
 def child_dlt(source: str, dest: str, work: Path) -> None:
+    """The dlt variant (runs in its own process)."""
     import dlt
     from dlt.sources.sql_database import sql_table
 
@@ -479,6 +487,7 @@ def child_dlt(source: str, dest: str, work: Path) -> None:
 
 
 def child_naive(source: str, dest: str) -> None:
+    """The naive variant (runs in its own process)."""
     import great_expectations as gx
     import pandas as pd
 
@@ -567,6 +576,7 @@ def _short(path: str) -> str:
 
 
 def profile_huiju(source: str, work: Path, out: Path, rate: int) -> None:
+    """Record a py-spy profile of `huiju run` and summarise where the time goes."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     out.mkdir(parents=True, exist_ok=True)
     # collapsed stacks: summarised below, and speedscope opens them as they are
@@ -596,8 +606,9 @@ def _row(label: str, rows: int, result: dict) -> str:
             + ("" if result["exit"] == 0 else f"  (exit {result['exit']})"))
 
 
-def run(rows: int, rounds: int, variants: list[str], seed: int, changed: float,
+def run(rows: int, rounds: int, variants: list[str], seed: int, changed: float,  # noqa: C901
         keep: bool, profile: Path | None, profile_rate: int, json_out: Path | None) -> dict:
+    """Seed the source, run the variants interleaved, print figures and ratios."""
     tag = uuid.uuid4().hex[:8]
     source = f"huiju_e2e_{tag}_src"
     work = Path(tempfile.mkdtemp(prefix="huiju_e2e_"))
@@ -689,6 +700,7 @@ def _summary(report: dict, rows: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line of `python -m benchmarks e2e`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int,
                         default=int(os.environ.get("HUIJU_BENCH_ROWS", 1_000_000)))

@@ -87,6 +87,7 @@ def populate(engine: sa.Engine, departments: int, months: int, names: list[str],
 
 
 def best_of(call, times: int = 3) -> float:
+    """The fastest of ``times`` timed calls, in seconds."""
     found = []
     for _ in range(times):
         started = time.perf_counter()
@@ -96,6 +97,7 @@ def best_of(call, times: int = 3) -> float:
 
 
 def login(base: str, username: str) -> requests.Session:
+    """A logged-in session on the report server."""
     session = requests.Session()
     token = re.search(r'name="csrf" value="([^"]+)"', session.get(base + "/login").text).group(1)
     session.post(base + "/login", data={"username": username, "password": PASSWORD,
@@ -104,6 +106,7 @@ def login(base: str, username: str) -> requests.Session:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Render the pages at benchmark scale and print their times beside the queries'."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--departments", type=int, default=100)
     parser.add_argument("--months", type=int, default=24)

@@ -39,9 +39,11 @@ class Sessions:
         self._login = URLSafeTimedSerializer(secret, salt="huiju-login")
 
     def issue(self, username: str) -> str:
+        """A signed session cookie for ``username``."""
         return self._session.dumps({"u": username, "c": secrets.token_urlsafe(24)})
 
     def read(self, cookie: str | None) -> dict | None:
+        """The session a cookie carries, or None when missing, forged or expired."""
         if not cookie:
             return None
         try:
@@ -55,6 +57,7 @@ class Sessions:
         return token, self._login.dumps(token)
 
     def login_token_ok(self, cookie: str | None, token: str) -> bool:
+        """Whether a form's CSRF token matches the one issued with the login page."""
         if not cookie or not token:
             return False
         try:
@@ -91,5 +94,6 @@ def require_department(user: User, department: str) -> None:
 
 
 def require_role(user: User, *roles: str) -> None:
+    """Refuse (403) a user whose role is not one of ``roles``."""
     if user.role not in roles:
         raise HTTPException(status_code=403, detail="not allowed for this role")

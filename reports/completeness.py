@@ -37,6 +37,7 @@ NEWS_PER_MONTH = 2  # the order's KPI: at least two 监管动态 per department 
 
 @dataclass
 class Cell:
+    """One department × data set × month of the completeness view."""
     department_code: str
     dataset: str
     period: str  # YYYY-MM
@@ -61,6 +62,7 @@ class Cell:
 
 @dataclass
 class Completeness:
+    """The auditors' completeness view: cells, coverage, KPIs and delivery figures."""
     cells: list[Cell]
     months: list[str]
     departments: list[str]
@@ -74,10 +76,12 @@ class Completeness:
 
     @property
     def broken(self) -> list[Cell]:
+        """Cells where an invariant of ``huiju verify`` breaks."""
         return [c for c in self.cells if c.breaks]
 
     @property
     def delivery_broken(self) -> list:
+        """Platform resources whose delivery does not verify."""
         return [c for c in self.delivery_checks if c.problems]
 
     @cached_property
@@ -203,6 +207,7 @@ def _months(periods: set[str]) -> list[str]:
 
 
 def month_end(period: str) -> datetime:
+    """The first instant after month ``period`` (YYYY-MM), in China time."""
     year, month = int(period[:4]), int(period[5:])
     following = date(year + (month == 12), month % 12 + 1, 1)
     return datetime(following.year, following.month, 1, tzinfo=UTC)

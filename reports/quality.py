@@ -24,6 +24,7 @@ TOP_REASONS = 10
 
 @dataclass
 class QualityReport:
+    """One department's data-quality report for one run."""
     department: str
     runs: list[dict]  # every run: batch_id, loaded_at, extracted, passed, quarantined
     run: str | None  # the run shown

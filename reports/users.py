@@ -32,6 +32,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 
 @dataclass(frozen=True)
 class User:
+    """A report application user: name, role and (for a department user) its department."""
     username: str
     role: str
     department: str | None  # the department a department user sees; None for the others

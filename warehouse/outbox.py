@@ -280,7 +280,7 @@ def pending(engine: sa.Engine, platform: str, *, limit: int, after: int = 0,
             .order_by(outbox.c.message_id).limit(limit)).mappings()]
 
 
-def load_versions(engine: sa.Engine, messages: list[dict]) -> dict[int, dict]:
+def load_versions(engine: sa.Engine, messages: list[dict]) -> dict[int, dict]:  # noqa: C901 - core then history, per data set
     """The version each message names, as a dict of core columns, by message id.
 
     Looked up by primary key in core, and — only for versions a later batch replaced — by

@@ -19,6 +19,7 @@ SECRET_NAME = "HUIJU_REPORTS_SECRET"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju serve`` to the command line."""
     parser = sub.add_parser("serve", help="serve the data-quality and completeness reports",
                             description="Serve the report application (login required).")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")

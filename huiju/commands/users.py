@@ -13,6 +13,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``huiju users`` to the command line."""
     parser = sub.add_parser("users", help="manage the report application's users")
     users = parser.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = users.add_parser("add", help="add a user")
