@@ -27,7 +27,8 @@ pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 WAREHOUSE_PASSWORD = "W4rehouse-S3cret-7781"
 PLATFORM_TOKEN = "Pl4tform-T0ken-5512-secret"
-SECRETS = (WAREHOUSE_PASSWORD, PLATFORM_TOKEN, API_TOKEN)
+USER_PASSWORD = "Us3r-Passw0rd-9931-secret"
+SECRETS = (WAREHOUSE_PASSWORD, PLATFORM_TOKEN, API_TOKEN, USER_PASSWORD)
 
 # Every command, with arguments that exercise it against the demo's warehouse; {out} is a
 # folder for files a command writes.
@@ -49,8 +50,13 @@ COMMANDS: dict[str, list[list[str]]] = {
     "demo": [],          # run first, as a whole (below)
     "expectations": [["expectations", "generate", "--check"]],
     "simulator": [],     # started by the demo with the platform token (scanned with it)
+    "users": [["users", "add", "auditor1", "--role", "auditor", "--password-stdin"],
+              ["users", "list"]],
+    "serve": [],         # a server: tests/browser drives it
 }
-NOT_RUN = {"demo": "run once as the first step", "simulator": "a server; the demo runs it"}
+NOT_RUN = {"demo": "run once as the first step", "simulator": "a server; the demo runs it",
+           "serve": "a server; the browser tests drive it"}
+STDIN = {"users add auditor1 --role auditor --password-stdin": USER_PASSWORD + "\n"}
 
 
 def _free_port() -> int:
@@ -102,7 +108,7 @@ def test_no_secret_in_outputs_logs_files_or_tables(tmp_path, pg_url):
         for args in runs:
             done = subprocess.run([huiju, *(a.format(**values) for a in args)], cwd=tmp_path,
                                   env=env, capture_output=True, text=True, timeout=600,
-                                  check=False)
+                                  check=False, input=STDIN.get(" ".join(args), ""))
             assert "Traceback" not in done.stderr, (args, done.stderr[-3000:])
             outputs[" ".join(args)] = done.stdout + done.stderr
 
