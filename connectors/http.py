@@ -51,6 +51,17 @@ class HttpSourceConfig(BaseModel):
     backoff: float = Field(1.0, ge=0, description="first retry delay; doubles each retry")
     max_backoff: float = Field(60, ge=0, description="cap on any one wait, Retry-After included")
     rate_limit: float | None = Field(None, gt=0, description="requests per second at most")
+    base_url_secret: str | None = Field(
+        None, description="NAME of the env var/Airflow conn holding the base URL; `url` is "
+                          "then a path under it (one file serves test and production)")
+    flatten: bool = Field(False, description="nested objects become columns parent.child")
+    match: dict[str, str] = Field(
+        default_factory=dict,
+        description="keep only records whose (flattened) fields have these values: the "
+                    "endpoint serves several data sets, one feed each")
+    keep_cursor: bool = Field(
+        False, description="cursor pagination of an append-only feed: keep the last cursor "
+                           "after the final page, so the next run reads only what is new")
 
 
 def json_path(document: Any, path: str) -> Any:
@@ -87,6 +98,13 @@ class HttpSource:
             return self.config.name
         return requests.utils.urlparse(self.config.url).path or self.config.url
 
+    @property
+    def _url(self) -> str:
+        cfg = self.config
+        if not cfg.base_url_secret:
+            return cfg.url
+        return resolve_secret(cfg.base_url_secret).rstrip("/") + "/" + cfg.url.lstrip("/")
+
     def _headers(self) -> dict[str, str]:
         token = self._token
         if token is None and self.config.token_secret:
@@ -108,7 +126,7 @@ class HttpSource:
             self.requests_sent += 1
             delay = min(cfg.backoff * 2**attempt, cfg.max_backoff)
             try:
-                response = self._session.get(cfg.url, params={**cfg.params, **params},
+                response = self._session.get(self._url, params={**cfg.params, **params},
                                              headers=headers, timeout=cfg.timeout)
             except (requests.ConnectionError, requests.Timeout) as error:
                 problem = f"{type(error).__name__}: {error}"
@@ -169,7 +187,11 @@ class HttpSource:
             if not isinstance(records, list):
                 raise self._error(f"no list of records at {cfg.records_path!r}")
             where = self._where(position)
-            rows = [(i, r) for i, r in enumerate(records) if isinstance(r, dict)]
+            rows = [(i, _flat(r) if cfg.flatten else r) for i, r in enumerate(records)
+                    if isinstance(r, dict)]
+            if cfg.match:  # the records of the endpoint's other feeds are theirs to count
+                rows = [(i, r) for i, r in rows
+                        if all(cell_to_str(r.get(k)) == v for k, v in cfg.match.items())]
             if cfg.updated_field:
                 stamps = [str(r[cfg.updated_field]) for _, r in rows
                           if r.get(cfg.updated_field) is not None]
@@ -178,13 +200,16 @@ class HttpSource:
             next_cursor = json_path(document, cfg.next_cursor_path)
             last = (len(records) < cfg.page_size if cfg.pagination != "cursor"
                     else not next_cursor or not records)
+            previous = position
             if cfg.pagination == "page":
                 position = {"page": position.get("page", cfg.first_page) + 1}
             elif cfg.pagination == "offset":
                 position = {"offset": position.get("offset", 0) + len(records)}
             else:
                 position = {"cursor": next_cursor}
-            if last:
+            if last and cfg.keep_cursor and cfg.pagination == "cursor":
+                cursor = {"cursor": next_cursor or previous.get("cursor")}
+            elif last:
                 cursor = {"updated_since": high} if cfg.updated_since_param else None
             else:
                 cursor = {**position, "updated_since": since, "high_water": high}
@@ -217,6 +242,17 @@ class HttpSource:
         else:
             refs = [f"{self._name}#{where}/{i}" for i, _ in numbered]
         return Batch(table=table, refs=refs, cursor=cursor, errors=errors)
+
+
+def _flat(record: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``; lists stay values."""
+    flat: dict = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _retry_after(header: str | None, default: float, cap: float) -> float:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "demo",
     "expectations",
     "simulator",
+    "leads",
 )
 
 
