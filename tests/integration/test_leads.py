@@ -65,7 +65,7 @@ def count(engine: sa.Engine, sql: str) -> int:
         return conn.execute(sa.text(sql)).scalar_one()
 
 
-def test_leads_are_pulled_under_faults_loaded_once_and_routed(workspace, national):
+def test_leads_are_pulled_under_faults_loaded_once_and_routed(workspace, national, capsys):
     engine = workspace
     pull_all()
     assert count(engine, "SELECT count(*) FROM core.complaint") \
@@ -101,6 +101,14 @@ def test_leads_are_pulled_under_faults_loaded_once_and_routed(workspace, nationa
         expected = route(table, lead["lead_type"], lead["record"])
         assert routed[lead["lead_id"]].department_code == expected.department_code
     assert any(not r.routed for r in routed.values())
+    # huiju trace shows a lead's routing beside its provenance
+    from huiju.cli import main
+
+    lead = make_lead(SEED, 1)
+    capsys.readouterr()
+    assert main(["trace", lead["lead_id"], "--dataset", lead["lead_type"]]) == 0
+    shown = capsys.readouterr().out
+    assert "routing:" in shown and routed[lead["lead_id"]].department_code in shown
     # joint tasks: loaded once each, a part per participating unit
     assert count(engine, "SELECT count(*) FROM audit.joint_task") == 3
     assert count(engine, "SELECT count(*) FROM audit.joint_task_part") >= 6
