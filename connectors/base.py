@@ -1,10 +1,13 @@
-"""The one small interface every source connector implements.
+"""The two small interfaces of connectors: a :class:`Source` to read, a :class:`Destination`
+to deliver to.
 
 A source yields bounded :class:`Batch` objects (an Arrow table of legacy columns, one source
 reference per row, the rows it could not parse, and the cursor to resume from after the batch).
 The caller loads a batch and commits the batch's cursor in the same transaction; the next
-``read(state)`` starts from that cursor. Secrets are named in configuration and resolved late by
-:func:`resolve_secret`; no error message of this package contains a secret's value.
+``read(state)`` starts from that cursor. A destination (a receiving platform) takes records,
+each with an idempotency key, and answers one :class:`Delivered` per record. Secrets are named
+in configuration and resolved late by :func:`resolve_secret`; no error message of this package
+contains a secret's value.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ T = TypeVar("T")
 __all__ = [
     "Batch",
     "ConnectorError",
+    "Delivered",
+    "Destination",
     "RowError",
     "Source",
     "lookahead",
@@ -77,6 +82,40 @@ class Source(Protocol):
 
     def check(self) -> None:
         """Connect (or list) once; raise :class:`ConnectorError` with a clear message."""
+        ...
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A platform's answer for one record sent, in the order sent.
+
+    ``status``: ``accepted``; ``duplicate`` (this key was accepted before — the original
+    ``receipt``, and as good as accepted); ``rejected`` (``errors``: the platform's ``code``,
+    ``field`` and ``reason`` per problem; nothing was recorded).
+    """
+
+    key: str
+    status: str
+    receipt: str | None = None
+    errors: tuple[dict, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Accepted now or before: the platform holds this record version."""
+        return self.status in ("accepted", "duplicate")
+
+
+@runtime_checkable
+class Destination(Protocol):
+    """What the delivery task needs of a receiving platform."""
+
+    def send(self, resource: str, records: list[dict]) -> list[Delivered]:
+        """Deliver ``records`` (``key``, ``record_id``, ``operation``, ``payload``) to
+        ``resource``; one answer per record, in order. Sending a key again is safe."""
+        ...
+
+    def check(self) -> None:
+        """Reach the platform once; raise :class:`ConnectorError` with a clear message."""
         ...
 
 

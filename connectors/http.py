@@ -143,7 +143,8 @@ class HttpSource:
                     except ValueError as error:
                         raise self._error(f"response is not JSON: {error}") from None
                 problem = f"HTTP {response.status_code}"
-                delay = _retry_after(response.headers.get("Retry-After"), delay, cfg.max_backoff)
+                delay = retry_after_seconds(response.headers.get("Retry-After"), delay,
+                                            cfg.max_backoff)
             if attempt == cfg.max_retries:
                 raise self._error(f"giving up after {attempt + 1} attempts: {problem}")
             time.sleep(delay)
@@ -255,7 +256,7 @@ def _flat(record: dict, prefix: str = "") -> dict:
     return flat
 
 
-def _retry_after(header: str | None, default: float, cap: float) -> float:
+def retry_after_seconds(header: str | None, default: float, cap: float) -> float:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not header:
         return default

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "run",
     "validate",
     "quarantine",
+    "deliver",
     "demo",
     "expectations",
     "simulator",

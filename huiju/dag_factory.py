@@ -13,6 +13,9 @@ A manifest entry is the plain dict ``huiju dags generate`` writes into
   system that is down does not hold back the other systems' data for the same data set;
 - retries with exponential backoff, ``HuijuNotifier`` on failure, ``catchup`` from config.
 
+``build_delivery_dag`` builds ``huiju_deliver_<platform>``: one task sending the platform what
+its outbox holds, run whenever a department DAG updates a warehouse asset.
+
 Tasks hand each other small JSON dicts (staged Parquet paths, counts) through XCom, never
 DataFrames. The callables below are thin calls into ``huiju.pipeline``, imported when a task
 runs, so building a DAG touches no file, database or secret.
@@ -31,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TaskGroup
+from airflow.sdk import DAG, Asset, AssetAny, CronDataIntervalTimetable, TaskGroup
 
 from huiju.notify import HuijuNotifier
 
@@ -205,3 +208,49 @@ def _dataset_group(department_code: str, dataset: str, feeds: Sequence[Mapping[s
                 outlets=[asset_for(dataset)],
             ).expand(op_kwargs=validated.output.map(_validated))
     return group
+
+
+# --- delivery: one DAG per platform ------------------------------------------------------------
+
+DELIVERY_RETRIES = 3
+DELIVERY_RETRY_DELAY = timedelta(minutes=5)
+
+
+def deliver_platform(platform: str) -> dict:
+    """Send ``platform`` its pending outbox messages; fail (to be retried) if it stopped early.
+
+    What was acknowledged before the failure stays acknowledged; the retry sends the rest
+    with the same idempotency keys.
+    """
+    from airflow.sdk.exceptions import AirflowException
+
+    from huiju.delivery import deliver_task
+
+    summary = deliver_task(platform)
+    if summary["error"]:
+        raise AirflowException(f"delivery to {platform} stopped: {summary['error']}")
+    return summary
+
+
+def build_delivery_dag(platform: str, entries: Sequence[Mapping[str, Any]],
+                       doc_md: str | None = None) -> DAG:
+    """``huiju_deliver_<platform>``, triggered by any ``core.<data set>`` asset a department
+    DAG of the manifest updates (a run with nothing due for the platform costs one query)."""
+    datasets = sorted({ds["name"] for entry in entries for ds in entry["datasets"]})
+    with DAG(
+        dag_id=f"huiju_deliver_{platform}",
+        description=f"Huiju: outbox → {platform} → receipts",
+        doc_md=(doc_md or "").strip() + f"\n\nPlatform `{platform}`; triggered by "
+               + ", ".join(f"`core.{name}`" for name in datasets) + ".\n",
+        schedule=AssetAny(*(asset_for(name) for name in datasets)) if datasets else None,
+        start_date=_start_date("2021-01-01", DEFAULT_TIMEZONE),
+        catchup=False,
+        max_active_runs=1,  # one sender per platform keeps each record's versions in order
+        tags=["huiju", "delivery", platform],
+        default_args={"owner": "huiju", "retries": DELIVERY_RETRIES,
+                      "retry_delay": DELIVERY_RETRY_DELAY, "retry_exponential_backoff": 2.0,
+                      "on_failure_callback": HuijuNotifier()},
+    ) as dag:
+        PythonOperator(task_id="deliver", python_callable=deliver_platform,
+                       op_kwargs={"platform": platform})
+    return dag

@@ -6,6 +6,10 @@ Some records no batch can resolve: a line the connector could not read has no bu
 so its corrected values, re-sent in another file, are a new record. A data engineer resolves
 those by hand with a reason (``resolve``), recorded under the identity that ran the command
 in the append-only action log; failing again reopens them.
+
+Beside them stand the records a receiving platform rejected (``platform_rejections``: the
+platform's code and reason per error, from ``delivery.rejection``): the department fixes those
+at the source too, and the corrected version, once the platform accepts it, resolves them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sqlalchemy as sa
 
 from huiju.cells import neutralise_row
 from warehouse.actions import record_action
+from warehouse.outbox import rejections
 from warehouse.tables import QUARANTINE, table
 
 EXPORT_COLUMNS = ("department_code", "dataset", "source_system", "source_ref", "record_id",
@@ -41,6 +46,12 @@ def quarantined(engine: sa.Engine, *, department: str | None = None, dataset: st
                            record.c.rule_id)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def platform_rejections(engine: sa.Engine, *, department: str | None = None,
+                        dataset: str | None = None, status: str | None = "open") -> list[dict]:
+    """What the platforms rejected (one row per error), with their code and reason."""
+    return rejections(engine, department=department, dataset=dataset, status=status)
 
 
 class NothingToResolve(LookupError):

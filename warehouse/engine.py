@@ -9,6 +9,7 @@ atomically only with a rollback journal, so every file is put in ``journal_mode=
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -47,12 +48,21 @@ def create_warehouse_engine(url: str | sa.URL | None = None, **kwargs) -> sa.Eng
     return engine
 
 
+SHA256_HEX = "huiju_sha256_hex"
+
+
+def _sha256_hex(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _prepare_sqlite(engine: sa.Engine, folder: Path | None) -> None:
     @sa.event.listens_for(engine, "connect")
     def _attach(dbapi_connection, _record) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (so DDL and
         # the temporary staging table are inside the load's one transaction).
         dbapi_connection.isolation_level = None
+        # PostgreSQL's sha256(): the outbox derives idempotency keys in SQL (warehouse/outbox.py).
+        dbapi_connection.create_function(SHA256_HEX, 1, _sha256_hex, deterministic=True)
         cursor = dbapi_connection.cursor()
         for layer in LAYERS:
             target = ":memory:" if folder is None else str(folder / f"{layer}.db")

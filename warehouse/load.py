@@ -9,8 +9,10 @@ Everything a batch writes is committed in one transaction, or nothing is:
    ``core.<dataset>_history`` (version_valid_from = when it became current, version_valid_to = now);
 4. close deleted rows (operation ``d``: ``is_deleted``), then ``INSERT … ON CONFLICT DO UPDATE``
    the others ``WHERE`` the source hash differs — an unchanged row is not touched;
-5. open quarantine rows for the failures, resolve earlier ones the batch now loaded cleanly;
-6. write ``audit.batch`` (its counts must balance) and ``audit.cursor_state``.
+5. enqueue every version the batch wrote for the platforms that must receive it
+   (``warehouse.outbox``: one ``delivery.outbox`` message per platform resource);
+6. open quarantine rows for the failures, resolve earlier ones the batch now loaded cleanly;
+7. write ``audit.batch`` (its counts must balance) and ``audit.cursor_state``.
 
 Every version a batch writes carries its ``batch_id``, so which batches touched a row is read
 from the row and its history (``warehouse.provenance``), not written a second time.
@@ -39,6 +41,7 @@ from warehouse import roles
 from warehouse.bulk import bulk_insert, pause_point
 from warehouse.engine import BEGIN_OPTION
 from warehouse.landing import FORMAT, PART_ROWS, encode_part
+from warehouse.outbox import enqueue
 from warehouse.tables import (
     AUDIT,
     PROVENANCE_COLUMNS,
@@ -93,6 +96,7 @@ class LoadResult:
     unchanged: int = 0
     quarantined: int = 0
     superseded: int = 0
+    enqueued: int = 0  # outbox messages: versions written × platform resources due
     already_loaded: bool = False
     counts: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     seconds: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
@@ -138,6 +142,9 @@ def load_batch(engine: sa.Engine, request: LoadRequest) -> LoadResult:
             pause_point("merge")
             inserted, updated, deleted = _merge(conn, spec, clean, request, now)
             clock.lap("merge")
+        enqueued = enqueue(conn, spec, request.department_code, request.source_system,
+                           request.batch_id, now)
+        clock.lap("outbox")
         _write_quarantine(conn, clean, request, now)
         clock.lap("quarantine")
         counts = dict(extracted=request.extracted, passed=passed, quarantined=quarantined,
@@ -149,7 +156,8 @@ def load_batch(engine: sa.Engine, request: LoadRequest) -> LoadResult:
     clock.lap("audit_commit")
     return LoadResult(**base, inserted=inserted, updated=updated, deleted=deleted,
                       unchanged=counts["unchanged"], quarantined=quarantined,
-                      superseded=superseded, counts=counts, seconds=clock.laps)
+                      superseded=superseded, enqueued=enqueued, counts=counts,
+                      seconds=clock.laps)
 
 
 def check_accounting(spec: DataSetSpec, request: LoadRequest) -> int:

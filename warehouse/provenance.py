@@ -3,8 +3,9 @@
 A record is named by its source reference (``mysql:案件表#pk=123``), its record id, or — with
 the data set — its business key (several columns joined by ``KEY_SEPARATOR``). The trail of
 one core row gathers its current version, the versions before it (history), the batches that
-inserted, updated or deleted it, the raw landings of its source records and any quarantine
-entries of those records.
+inserted, updated or deleted it, the raw landings of its source records, any quarantine
+entries of those records, and what became of it downstream: each platform message with its
+receipt (回执), and the platforms' rejections.
 
 Which batches touched a row is read from its versions: every version (history and current)
 carries the ``batch_id`` that wrote it. The first version was an insert
@@ -23,9 +24,11 @@ from schemas.catalog import dataset as dataset_spec
 from schemas.catalog import datasets
 from schemas.model import DataSetSpec
 from warehouse import landing
+from warehouse.outbox import record_key_of
 from warehouse.tables import (
     AUDIT,
     CORE,
+    DELIVERY,
     KEY_SEPARATOR,
     QUARANTINE,
     core_table,
@@ -49,6 +52,8 @@ class Trail:
     batches: list[dict] = field(default_factory=list)  # one per version, with audit.batch
     landings: list[dict] = field(default_factory=list)  # raw.record ⋈ raw.part, with record
     quarantine: list[dict] = field(default_factory=list)  # quarantine.record rows
+    deliveries: list[dict] = field(default_factory=list)  # delivery.outbox: receipts (回执)
+    rejections: list[dict] = field(default_factory=list)  # delivery.rejection rows
 
     @property
     def key_text(self) -> str:
@@ -135,7 +140,31 @@ def _trail(conn: sa.Connection, spec: DataSetSpec, row: dict) -> Trail:
     trail.landings = _landings(conn, spec.name, department, refs)
     record_ids = {trail.current["record_id"]} - {None}
     trail.quarantine = _quarantine(conn, spec.name, department, refs, record_ids)
+    trail.deliveries, trail.rejections = _deliveries(conn, spec, department, row)
     return trail
+
+
+def _deliveries(conn: sa.Connection, spec: DataSetSpec, department: str,
+                row: dict) -> tuple[list[dict], list[dict]]:
+    """Every outbox message of the row (per platform, version by version) and rejection."""
+    outbox, rejection = table(DELIVERY, "outbox"), table(DELIVERY, "rejection")
+    key = record_key_of(row, spec)
+    messages = [dict(r) for r in conn.execute(
+        sa.select(outbox.c.message_id, outbox.c.platform, outbox.c.resource,
+                  outbox.c.batch_id, outbox.c.operation, outbox.c.cause, outbox.c.status,
+                  outbox.c.attempts, outbox.c.receipt, outbox.c.settled_at,
+                  outbox.c.publicity_end, outbox.c.note)
+        .where(outbox.c.dataset == spec.name, outbox.c.department_code == department,
+               outbox.c.record_key == key)
+        .order_by(outbox.c.message_id)).mappings()]
+    rejected = [dict(r) for r in conn.execute(
+        sa.select(rejection.c.message_id, rejection.c.platform, rejection.c.resource,
+                  rejection.c.batch_id, rejection.c.code, rejection.c.field,
+                  rejection.c.reason, rejection.c.status, rejection.c.resolved_message_id)
+        .where(rejection.c.dataset == spec.name, rejection.c.department_code == department,
+               rejection.c.record_key == key)
+        .order_by(rejection.c.rejection_id)).mappings()]
+    return messages, rejected
 
 
 LINK_COLUMNS = ("batch_id", "source_system", "source_ref", "source_hash", "record_id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,8 @@ def _column(spec: DataSetSpec, field: FieldSpec, ids: np.ndarray, version: np.nd
             return pd.Series(np.datetime64("2015-01-01T00:00:00", "us") + seconds).dt.tz_localize(
                 "UTC")
         case FieldType.DECIMAL:
-            cents = rng.integers(0, 10**9, n)
+            # Whole digits within the declared precision (longitude is decimal(10,6)).
+            cents = rng.integers(0, min(10**9, 10 ** (field.precision - field.scale + 2)), n)
             text = pd.Series(cents // 100).astype(str) + "." + _digits(cents % 100, 2)
             array = pa.array(text, type=pa.string()).cast(
                 pa.decimal128(field.precision, field.scale))
@@ -86,6 +88,26 @@ def standard_frame(name: str, ids, *, batch_id: str = "2026010100001",
         [hashlib.sha256(f"{name}|{i}|{v}".encode()).hexdigest()
          for i, v in zip(ids.tolist(), versions.tolist(), strict=True)], dtype="str")
     return frame[[f.name for f in all_fields(spec)] + ["_source_ref", "_source_hash"]]
+
+
+def deliverable_penalties(ids, *, version: int = 0, operation: str = "i",
+                          decided: date | None = None, legal_rep: str | None = "张三",
+                          department_code: str = "620000-TEST") -> pd.DataFrame:
+    """Penalty rows every platform accepts: a legal person with a USCC (so 信用中国 and gsxt
+    receive it too), decided ``decided`` (30 days ago by default, so its 公示期 runs).
+    ``legal_rep=None`` makes 信用中国 reject it (法定代表人 is required for a legal person)."""
+    frame = standard_frame("penalty", ids, version=version, operation=operation,
+                           department_code=department_code)
+    ids = np.asarray(ids, dtype="int64")
+    decided = decided or datetime.now(UTC).date() - timedelta(days=30)
+    frame["administrative_cp_cert_type"] = "001"
+    frame["administrative_cp_nature"] = "02"
+    frame["administrative_cp_code"] = ("91620100MA" + pd.Series(ids).astype(str).str.zfill(8)
+                                       ).astype("str").to_numpy()
+    frame["legal_rep"] = pd.Series([legal_rep] * len(ids), dtype="str")
+    frame["punish_decision_date"] = pd.Series(
+        [np.datetime64(decided.isoformat(), "s")] * len(ids))
+    return frame
 
 
 def raw_frame(rows: pd.DataFrame, width: int | None = None) -> pd.DataFrame:

@@ -16,7 +16,9 @@ from schemas.catalog import all_fields, datasets
 from schemas.model import DataSetSpec, FieldSpec, FieldType
 
 RAW, CORE, QUARANTINE, AUDIT = "raw", "core", "quarantine", "audit"
-LAYERS = (RAW, CORE, QUARANTINE, AUDIT)
+# The outbox to the receiving platforms and what they answered (warehouse/outbox.py).
+DELIVERY = "delivery"
+LAYERS = (RAW, CORE, QUARANTINE, AUDIT, DELIVERY)
 
 HISTORY_SUFFIX = "_history"
 # Several business-key columns are joined with this in `huiju trace --dataset`.
@@ -326,6 +328,78 @@ def _add_leads(metadata: sa.MetaData) -> None:
     )
 
 
+MESSAGE_STATUSES = ("pending", "acknowledged", "rejected", "withheld")
+
+
+def _add_delivery(metadata: sa.MetaData) -> None:
+    # Layout and reasons: warehouse/outbox.py.
+    sa.Table(
+        "outbox", metadata,
+        sa.Column("message_id", _identity(), sa.Identity(), primary_key=True,
+                  comment="enqueue order: a record's versions are sent in this order"),
+        sa.Column("platform", sa.String(32), nullable=False, comment="接收平台"),
+        sa.Column("resource", sa.String(64), nullable=False, comment="the platform's endpoint"),
+        sa.Column("dataset", sa.String(64), nullable=False),
+        sa.Column("department_code", sa.String(32), nullable=False),
+        sa.Column("source_system", sa.String(64), nullable=False),
+        # The version to send: the business key (values joined by RECORD_KEY_SEPARATOR) and
+        # the batch that wrote it, found in core or, once replaced, in its history.
+        sa.Column("record_key", sa.Text(), nullable=False),
+        sa.Column("batch_id", sa.String(13), nullable=False),
+        sa.Column("record_id", sa.String(64), nullable=False,
+                  comment="记录唯一标识: the record's identity on the platform"),
+        sa.Column("operation", sa.String(1), nullable=False, comment="i, u or d (withdraw)"),
+        sa.Column("cause", sa.String(8), nullable=False,
+                  comment="load (a version the load wrote) or expiry (公示期 ended)"),
+        sa.Column("idempotency_key", sa.String(64), nullable=False,
+                  comment="sha256 of platform, resource, record and version"),
+        sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
+        sa.Column("enqueued_at", _timestamp(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0",
+                  comment="times sent (a lost response is sent again with the same key)"),
+        sa.Column("last_sent_at", _timestamp()),
+        sa.Column("settled_at", _timestamp(), comment="acknowledged, rejected or withheld"),
+        sa.Column("receipt", sa.String(128), comment="回执: the platform's receipt"),
+        sa.Column("publicity_end", sa.Date(), comment="公示截止期 (双公示 resources)"),
+        sa.Column("note", sa.Text(), comment="why a message was withheld"),
+        sa.CheckConstraint("status IN ('pending', 'acknowledged', 'rejected', 'withheld')",
+                           name="status"),
+        sa.CheckConstraint("operation IN ('i', 'u', 'd')", name="operation"),
+        sa.UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+        sa.Index("ix_outbox_pending", "platform", "status", "message_id"),
+        sa.Index("ix_outbox_record", "platform", "resource", "department_code", "record_key"),
+        sa.Index("ix_outbox_batch", "department_code", "source_system", "dataset", "batch_id"),
+        schema=DELIVERY,
+        comment="one message per platform resource per core version due to it",
+    )
+    sa.Table(
+        "rejection", metadata,
+        sa.Column("rejection_id", _identity(), sa.Identity(), primary_key=True),
+        sa.Column("message_id", sa.BigInteger(), nullable=False),
+        sa.Column("platform", sa.String(32), nullable=False),
+        sa.Column("resource", sa.String(64), nullable=False),
+        sa.Column("dataset", sa.String(64), nullable=False),
+        sa.Column("department_code", sa.String(32), nullable=False),
+        sa.Column("record_key", sa.Text(), nullable=False),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("batch_id", sa.String(13), nullable=False),
+        sa.Column("source_ref", sa.Text(), nullable=False, comment="the department's record"),
+        sa.Column("code", sa.String(64), nullable=False, comment="the platform's error code"),
+        sa.Column("field", sa.String(128), nullable=False, server_default=""),
+        sa.Column("reason", sa.Text(), nullable=False, comment="the platform's reason"),
+        sa.Column("status", sa.String(8), nullable=False, server_default="open"),
+        sa.Column("rejected_at", _timestamp(), nullable=False),
+        sa.Column("resolved_message_id", sa.BigInteger(),
+                  comment="the later message of the record the platform accepted"),
+        sa.Column("resolved_at", _timestamp()),
+        sa.CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        sa.Index("ix_rejection_record", "platform", "resource", "department_code", "record_key"),
+        sa.Index("ix_rejection_open", "department_code", "dataset", "status"),
+        schema=DELIVERY,
+        comment="one row per error a platform gave for a rejected message",
+    )
+
+
 def _fill(md: sa.MetaData, specs: list[DataSetSpec]) -> sa.MetaData:
     _add_raw(md)
     for spec in specs:
@@ -333,18 +407,20 @@ def _fill(md: sa.MetaData, specs: list[DataSetSpec]) -> sa.MetaData:
     _add_quarantine(md)
     _add_audit(md)
     _add_leads(md)
+    _add_delivery(md)
     return md
 
 
 @cache
 def metadata() -> sa.MetaData:
-    """The whole warehouse: raw, core (every data set), quarantine and audit."""
+    """The whole warehouse: raw, core (every data set), quarantine, audit and delivery."""
     return _fill(sa.MetaData(naming_convention=NAMING_CONVENTION), datasets())
 
 
 @cache
 def _layer_metadata() -> sa.MetaData:
-    # raw, quarantine and audit alone, so loading one data set never needs the others declared.
+    # raw, quarantine, audit and delivery alone, so loading one data set never needs the
+    # others declared.
     return _fill(sa.MetaData(naming_convention=NAMING_CONVENTION), [])
 
 
@@ -366,5 +442,5 @@ def history_table(spec: DataSetSpec) -> sa.Table:
 
 
 def table(layer: str, name: str) -> sa.Table:
-    """A table of the raw, quarantine or audit layer (``table(AUDIT, "batch")``)."""
+    """A table of the raw, quarantine, audit or delivery layer (``table(AUDIT, "batch")``)."""
     return _layer_metadata().tables[f"{layer}.{name}"]

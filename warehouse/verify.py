@@ -11,6 +11,10 @@ themselves, for every batch:
 - **balanced**: ``extracted = passed + quarantined + superseded`` (also a CHECK constraint).
 
 A batch whose evidence disagrees with its record is reported, not repaired.
+
+Delivery is proved the same way (``verify_delivery``): every core and history version due to
+a platform resource has its outbox message, and each message is acknowledged, rejected with
+a reason, withheld (公示期 ended before it was sent) or pending — never missing.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from schemas.catalog import dataset as dataset_spec
+from schemas.catalog import datasets
 from warehouse import landing
+from warehouse.outbox import EXPIRY, LOAD, applies, record_key_sql, routes_for
 from warehouse.provenance import versions
-from warehouse.tables import AUDIT, table
+from warehouse.tables import AUDIT, CORE, DELIVERY, table
 
 BATCH_KEY = ("department_code", "source_system", "dataset", "batch_id")
 
@@ -109,3 +115,96 @@ def _written(conn: sa.Connection, name: str, department: str | None) -> dict[tup
         counted = counted.where(found.c.department_code == department)
     return {(dept, system, name, batch_id): count
             for dept, system, batch_id, count in conn.execute(counted)}
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeliveryCheck:
+    """One platform resource of one data set: every due version and what became of it."""
+
+    platform: str
+    resource: str
+    dataset: str
+    due: int  # core and history versions the resource must receive
+    missing: int  # due versions with no outbox message
+    acknowledged: int
+    rejected: int
+    withheld: int
+    pending: int
+    unexplained: int  # rejected messages without a stored reason
+    withdrawals: int  # withdrawals added when a 公示期 ended (beyond the due versions)
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.missing:
+            found.append(f"{self.missing} due versions never enqueued")
+        if self.unexplained:
+            found.append(f"{self.unexplained} rejections without a reason")
+        return found
+
+
+def delivery_verdict(checks: list[DeliveryCheck]) -> tuple[bool, str]:
+    """Whether every due version is accounted for, and the sentence that says so."""
+    bad = [c for c in checks if c.problems]
+    due = sum(c.due for c in checks)
+    if bad:
+        return False, (f"[red]{len(bad)} of {len(checks)} platform resources miss due "
+                       "versions or reasons[/red]")
+    return True, (f"all {due} versions due to {len(checks)} platform resources are "
+                  "acknowledged, rejected with a reason, withheld or pending")
+
+
+def verify_delivery(engine: sa.Engine, *, department: str | None = None,
+                    dataset: str | None = None) -> list[DeliveryCheck]:
+    """Every version due to a platform, matched to its outbox message and its outcome.
+
+    Due: each core and history version of a data set a platform resource is built from (and
+    whose row the resource applies to). Each must have its message (``cause = load``) — found
+    by the record index of the outbox, one probe per version — whatever its status.
+    """
+    outbox, rejection = table(DELIVERY, "outbox"), table(DELIVERY, "rejection")
+    checks = []
+    with engine.connect() as conn:
+        present = set(sa.inspect(conn).get_table_names(schema=CORE))
+        names = [dataset] if dataset else [s.name for s in datasets()]
+        for name in names:
+            spec = dataset_spec(name)
+            if spec.name not in present:
+                continue
+            for route in routes_for(name):
+                found = versions(spec)
+                where = applies(route, found)
+                if department:
+                    where.append(found.c.department_code == department)
+                enqueued = sa.exists().where(
+                    outbox.c.platform == route.platform, outbox.c.resource == route.resource,
+                    outbox.c.department_code == found.c.department_code,
+                    outbox.c.record_key == record_key_sql(found, spec),
+                    outbox.c.source_system == found.c.source_system,
+                    outbox.c.batch_id == found.c.batch_id, outbox.c.cause == LOAD)
+                due, missing = conn.execute(sa.select(
+                    sa.func.count(), sa.func.count().filter(~enqueued)).select_from(found)
+                    .where(*where)).one()
+                mine = [outbox.c.platform == route.platform,
+                        outbox.c.resource == route.resource, outbox.c.dataset == name]
+                if department:
+                    mine.append(outbox.c.department_code == department)
+                statuses = dict(conn.execute(
+                    sa.select(outbox.c.status, sa.func.count())
+                    .where(*mine, outbox.c.cause == LOAD).group_by(outbox.c.status)).all())
+                unexplained = conn.execute(sa.select(sa.func.count()).where(
+                    *mine, outbox.c.status == "rejected", ~sa.exists().where(
+                        rejection.c.message_id == outbox.c.message_id,
+                        rejection.c.reason != ""))).scalar_one()
+                withdrawals = conn.execute(sa.select(sa.func.count()).where(
+                    *mine, outbox.c.cause == EXPIRY)).scalar_one()
+                checks.append(DeliveryCheck(
+                    route.platform, route.resource, name, due=due, missing=missing,
+                    acknowledged=statuses.get("acknowledged", 0),
+                    rejected=statuses.get("rejected", 0), withheld=statuses.get("withheld", 0),
+                    pending=statuses.get("pending", 0), unexplained=unexplained,
+                    withdrawals=withdrawals))
+    return checks
+

@@ -10,7 +10,7 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("quarantine", help="list, export or resolve quarantined records")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, help_text in (("list", "print what is quarantined"),
+    for name, help_text in (("list", "print what is quarantined, and what the platforms rejected"),
                             ("export", "write what is quarantined to a CSV file")):
         action = actions.add_parser(name, help=help_text)
         action.add_argument("--department", metavar="CODE", help="only this department")
@@ -56,14 +56,17 @@ def _resolve(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from huiju.quarantine import quarantined, write_rejections
+    from huiju.quarantine import platform_rejections, quarantined, write_rejections
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
 
     engine = create_warehouse_engine(load_settings().warehouse_url)
+    status = None if args.status == "all" else args.status
     try:
         rows = quarantined(engine, department=args.department, dataset=args.dataset,
-                           status=None if args.status == "all" else args.status)
+                           status=status)
+        rejected = platform_rejections(engine, department=args.department,
+                                       dataset=args.dataset, status=status)
     finally:
         engine.dispose()
     if args.action == "export":
@@ -79,5 +82,15 @@ def _run(args: argparse.Namespace) -> int:
         listing.add_row(row["department_code"], row["dataset"], row["source_ref"],
                         row["rule_id"], row["field"], row["message_zh"], row["message_en"],
                         row["raw_value"] or "", row["status"])
-    Console(width=200).print(listing)
+    console = Console(width=200)
+    console.print(listing)
+    if rejected:
+        platforms = Table("department", "data set", "source ref", "platform", "record id",
+                          "code", "field", "reason", "status",
+                          title=f"{len(rejected)} rejections by the receiving platforms")
+        for row in rejected:
+            platforms.add_row(row["department_code"], row["dataset"], row["source_ref"],
+                              f"{row['platform']}/{row['resource']}", row["record_id"],
+                              row["code"], row["field"], row["reason"], row["status"])
+        console.print(platforms)
     return 0

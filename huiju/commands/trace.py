@@ -8,7 +8,7 @@ import json
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "trace", help="provenance of a record: source → core row → batches",
+        "trace", help="provenance of a record: source → core row → batches → receipts",
         description="RECORD is a source reference (mysql:案件表#pk=123), a record id, or with "
                     "--dataset a business key (several columns joined by '|').")
     parser.add_argument("record")
@@ -94,6 +94,11 @@ def _print(console, trail) -> None:
         ("quarantine", trail.quarantine,
          ("batch_id", "rule_id", "field", "message_zh", "raw_value", "status",
           "resolved_batch_id", "resolved_by")),
+        ("platform deliveries", trail.deliveries,
+         ("platform", "resource", "batch_id", "operation", "cause", "status", "attempts",
+          "receipt", "settled_at", "publicity_end")),
+        ("platform rejections", trail.rejections,
+         ("platform", "resource", "batch_id", "code", "field", "reason", "status")),
     )
     for title, rows, columns in sections:
         if not rows:

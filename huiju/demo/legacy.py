@@ -136,6 +136,10 @@ PENALTY_COLUMNS = (
     "结案日期",
     "报送日期",
     "报送人",
+    "法定代表人",
+    "违法行为类型",
+    "没收金额",
+    "吊销证照",
     "操作标志",
     "更新时间",
 )
@@ -333,6 +337,12 @@ def _case_database(path: Path, fake: _Faker, names: dict[str, str], sources: Leg
                 "结案日期": closed.strftime("%Y.%m.%d"),
                 "报送日期": (closed + timedelta(days=2)).isoformat(),
                 "报送人": fake.person(),
+                # 双公示 needs these (信用中国 CF_FRDB, CF_WFXW, CF_NR_WFFF, CF_NR_ZKDX);
+                # derived from n, not drawn, so the other planted values stay as they were.
+                "法定代表人": "" if citizen else ent["法定代表人"],
+                "违法行为类型": "经营超过保质期的食品",
+                "没收金额": f"{(n % 9 + 1) * 300}" if "没收违法所得" in kinds else "",
+                "吊销证照": "",
                 "操作标志": "新增",
                 "更新时间": f"2024-10-{1 + n % 28:02d} 14:{n % 60:02d}:{n % 7:02d}",
             }
@@ -529,6 +539,8 @@ YJJ_PENALTY_COLUMNS = (
     "处罚结果",
     "不予处罚",
     "结案日期",
+    "违法行为类型",
+    "法定代表人",
 )
 
 
@@ -593,6 +605,9 @@ def _drug_excel_drop(
                 "罚款并没收违法所得",
                 "否",
                 decided + timedelta(days=20),
+                "销售劣药",
+                # Not drawn from fake.rng: the planted values after this stay as they were.
+                "" if person else ("王建国", "李秀英", "张伟", "刘洋")[n % 4],
             ]
         )
     penalties[11][6] = 6.20102198001e17  # an ID typed into a number cell: digits lost

@@ -6,7 +6,10 @@
 3. migrate a SQLite Airflow metadata database, create the source pools, and run every
    department DAG once with ``dag.test()`` — the same DAG file and tasks production runs;
 4. print where every row went, per department and data set, then run every DAG again and
-   show that the warehouse did not change (loads are idempotent).
+   show that the warehouse did not change (loads are idempotent);
+5. start the platform simulator with faults on (a child process on a free port), run the
+   delivery DAG of each platform, and show per platform what was sent, acknowledged,
+   rejected, withheld and is still pending — proved complete by ``huiju verify``.
 
 Airflow reads its configuration on first import, so ``configure_environment`` must run
 before anything imports Airflow.
@@ -76,8 +79,12 @@ def batch_summary(engine: sa.Engine, run_ids: list[str]) -> list[dict]:
             for r in rows]
 
 
-def run_dags(console, label: str) -> list[str]:
-    """``dag.test()`` every department DAG of the repository's DAG folder; return run ids."""
+DELIVERY_PREFIX = "huiju_deliver_"
+
+
+def run_dags(console, label: str, *, delivery: bool = False) -> list[str]:
+    """``dag.test()`` every department DAG (or, with ``delivery``, every platform's delivery
+    DAG) of the repository's DAG folder; return the run ids."""
     from airflow.dag_processing.dagbag import BundleDagBag
 
     bag = BundleDagBag(dag_folder=str(DAGS_FOLDER), bundle_path=DAGS_FOLDER,
@@ -85,7 +92,7 @@ def run_dags(console, label: str) -> list[str]:
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     run_ids = []
-    for dag_id in sorted(bag.dags):
+    for dag_id in sorted(d for d in bag.dags if d.startswith(DELIVERY_PREFIX) == delivery):
         started = time.monotonic()
         console.print(f"  {label}: [bold]{dag_id}[/bold] …")
         dag_run = bag.dags[dag_id].test()
@@ -95,6 +102,38 @@ def run_dags(console, label: str) -> list[str]:
                       f"in {time.monotonic() - started:.1f} s")
         run_ids.append(dag_run.run_id)
     return run_ids
+
+
+FAULT_RATE = 0.1
+
+
+def deliver_to_simulator(console, engine: sa.Engine) -> bool:
+    """Step 5: the simulator with faults on, every delivery DAG once, the figures; whether
+    every due version is accounted for and nothing stayed pending."""
+    import secrets
+
+    from connectors.platforms import PLATFORMS
+    from huiju.delivery import DeliveryRun, summary_table
+    from simulator.process import simulator_process
+    from warehouse.outbox import status_counts
+    from warehouse.verify import delivery_verdict, verify_delivery
+
+    token = secrets.token_urlsafe(16)
+    with simulator_process(token=token, args=["--fault-rate", str(FAULT_RATE), "--seed", "1",
+                                              "--slow-seconds", "0.5"]) as url:
+        console.print(f"  platform simulator at {url}, fault rate {FAULT_RATE:.0%} "
+                      "(5xx, 429, slow, dropped connections, lost responses)")
+        for name in PLATFORMS:
+            os.environ[f"HUIJU_PLATFORM_{name.upper()}_URL"] = url
+            os.environ[f"HUIJU_PLATFORM_{name.upper()}_TOKEN"] = token
+        run_dags(console, "deliver", delivery=True)
+    counts = status_counts(engine)
+    runs = [DeliveryRun(name, sent=counts.get(name, {}).get("sent", 0),
+                        totals=counts.get(name, {})) for name in PLATFORMS]
+    console.print(summary_table(runs))
+    delivered, sentence = delivery_verdict(verify_delivery(engine))
+    console.print(f"delivery (`huiju verify`): {sentence}")
+    return delivered and not any(figures.get("pending") for figures in counts.values())
 
 
 def _port_free(port: int) -> bool:
@@ -122,15 +161,15 @@ def main(home: Path) -> int:
         console = Console(width=132)
     began = time.monotonic()
     console.rule("Huiju demo")
-    console.print("1/4 building the sample departments' legacy sources under var/ …")
+    console.print("1/5 building the sample departments' legacy sources under var/ …")
     sources = legacy.build(home, http_port=HTTP_PORT)
     os.environ.update(sources.env)
     settings = load_settings()
     engine = create_warehouse_engine(settings.warehouse_url)
-    console.print(f"2/4 warehouse {settings.warehouse_url}: upgrading to the current schema …")
+    console.print(f"2/5 warehouse {settings.warehouse_url}: upgrading to the current schema …")
     upgrade(engine)
 
-    console.print("3/4 Airflow: metadata database, pools, one run of every department DAG …")
+    console.print("3/5 Airflow: metadata database, pools, one run of every department DAG …")
     from airflow.utils import db
 
     db.upgradedb()
@@ -145,7 +184,7 @@ def main(home: Path) -> int:
         first = run_dags(console, "run 1")
         summary = batch_summary(engine, first)
         after_first = fingerprint(engine)
-        console.print("4/4 running every DAG again: the warehouse must not change …")
+        console.print("4/5 running every DAG again: the warehouse must not change …")
         second = run_dags(console, "run 2")
         rerun = batch_summary(engine, second)
         after_second = fingerprint(engine)
@@ -158,17 +197,19 @@ def main(home: Path) -> int:
                   f"{'[green]identical[/green]' if same else '[red]DIFFERENT[/red]'} to run 1")
     complete, sentence = verdict(verify(engine))
     console.print(f"completeness (`huiju verify`): {sentence}")
+    console.print("5/5 delivering to the platforms through injected faults …")
+    delivered = deliver_to_simulator(console, engine)
     console.print("Quality output: quarantined records with rule, field and reason (中文/English)"
                   f" in {settings.warehouse_url} → quarantine.record; `huiju quarantine list` "
                   "prints them per department; batches and counts in audit.batch; "
-                  "`huiju trace <source ref>` follows one record.")
+                  "`huiju trace <source ref>` follows one record to its platform receipts.")
     console.print("Planted defects the quarantine should show:")
     for where, defects in sources.defects.items():
         console.print(f"  {where}: " + "; ".join(defects))
     console.print(f"done in {time.monotonic() - began:.0f} s")
     balanced = all(r["extracted"] == r["loaded"] + r["quarantined"] + r["superseded"]
                    for r in summary + rerun)
-    return 0 if same and balanced and summary and complete else 1
+    return 0 if same and balanced and summary and complete and delivered else 1
 
 
 if __name__ == "__main__":

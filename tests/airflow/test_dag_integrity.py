@@ -40,8 +40,22 @@ def test_every_dag_imports_without_error_or_warning(repo_dagbag):
     assert caught == [], [f"{w.filename}:{w.lineno}: {w.message}" for w in caught]
     assert bag.captured_warnings == {}
     assert bag.dag_warnings == set()  # e.g. a task in a pool the manifest does not declare
-    assert sorted(bag.dag_ids) == sorted(entry["dag_id"] for entry in _manifest())
+    deliveries = [f"huiju_deliver_{p}" for p in ("national", "gsxt", "creditchina")]
+    assert sorted(bag.dag_ids) == sorted([*(entry["dag_id"] for entry in _manifest()),
+                                          *deliveries])
     assert bag.dag_ids, "the manifest declares no department"
+
+
+def test_each_platform_has_a_delivery_dag_triggered_by_the_warehouse_assets(repo_dagbag):
+    bag, _ = repo_dagbag
+    emitted = {f"huiju://warehouse/core/{ds['name']}" for entry in _manifest()
+               for ds in entry["datasets"]}
+    for platform in ("national", "gsxt", "creditchina"):
+        dag = bag.dags[f"huiju_deliver_{platform}"]
+        assert [t.task_id for t in dag.tasks] == ["deliver"]
+        assert dag.max_active_runs == 1 and dag.catchup is False
+        assert {a.uri for a in dag.timetable.asset_condition.objects} == emitted
+        assert dag.tasks[0].has_on_failure_callback
 
 
 def test_each_dag_is_wired_as_its_department_says(repo_dagbag):

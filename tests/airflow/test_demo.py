@@ -35,3 +35,9 @@ def test_demo_runs_end_to_end_twice_and_proves_completeness(tmp_path):
     found = re.search(r"all (\d+) batches agree with their raw rows and versions", out)
     assert found and int(found.group(1)) == 2 * feeds, out
     assert (tmp_path / "var" / "warehouse" / "huiju.db").exists()
+    # then delivered to the three platforms through injected faults: nothing missing or left
+    delivered = re.search(r"all (\d+) versions due to (\d+) platform resources are "
+                          r"acknowledged, rejected with a reason, withheld or pending", out)
+    assert delivered and int(delivered.group(1)) > 0, out
+    for platform in ("national", "gsxt", "creditchina"):
+        assert f"huiju_deliver_{platform} success" in out

@@ -10,7 +10,7 @@ import pytest
 from connector_conformance import ConformanceCase, check_conformance
 
 from connectors.base import ConnectorError
-from connectors.http import HttpSource, HttpSourceConfig, _retry_after
+from connectors.http import HttpSource, HttpSourceConfig, retry_after_seconds
 from connectors.testing.http_source import HttpSourceServer
 
 TOKEN = "t0ken-Very-S3cret"
@@ -108,9 +108,9 @@ def test_auth_refused_names_the_secret_not_the_token() -> None:
 
 
 def test_retry_after_http_date() -> None:
-    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1.0, 30) == 0.0
-    assert _retry_after("7", 1.0, 5) == 5
-    assert _retry_after(None, 1.5, 5) == 1.5
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 1.0, 30) == 0.0
+    assert retry_after_seconds("7", 1.0, 5) == 5
+    assert retry_after_seconds(None, 1.5, 5) == 1.5
 
 
 def test_a_record_that_is_not_an_object_is_a_row_error() -> None:

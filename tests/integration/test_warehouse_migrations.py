@@ -59,7 +59,7 @@ def test_sqlite_layers_are_attached_files_with_a_rollback_journal(tmp_path):
             mode = conn.exec_driver_sql(f"PRAGMA {layer}.journal_mode").scalar()
             assert mode == "delete"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "audit.db", "core.db", "huiju.db", "quarantine.db", "raw.db"]
+        "audit.db", "core.db", "delivery.db", "huiju.db", "quarantine.db", "raw.db"]
 
 
 OLD_LANDINGS = [  # raw.record rows as revision a576c83b7552 kept them: one JSON value each

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from huiju.cli import main
 from warehouse.load import load_batch
 from warehouse.synthetic import load_request, standard_frame
-from warehouse.verify import verify
+from warehouse.verify import delivery_verdict, verify, verify_delivery
 
 DEPT = "620000-TEST"
 
@@ -71,3 +71,29 @@ def test_missing_evidence_is_reported_per_batch(warehouse, capsys, monkeypatch):
     assert "2 of 4 batches disagree" in out and "landed 8 raw rows, extracted 9" in out
     assert main(["verify", "--url", url, "--department", "620100-B"]) == 0
     assert "all 1 batches agree" in capsys.readouterr().out
+
+
+def test_every_version_due_to_a_platform_has_its_message(warehouse, capsys, monkeypatch):
+    engine, url = warehouse
+    load_three_batches(engine)
+    [penalties] = [c for c in verify_delivery(engine) if c.resource == "CF"]
+    # 信用中国 CF: 14 + 4 first versions, 3 updates and 2 deletions — all pending so far
+    assert (penalties.platform, penalties.resource) == ("creditchina", "CF")
+    assert (penalties.due, penalties.missing, penalties.pending) == (21, 0, 21)
+    assert delivery_verdict(verify_delivery(engine))[0]
+
+    with engine.begin() as conn:
+        # one message lost, and one marked rejected with no reason stored
+        conn.execute(sa.text("DELETE FROM delivery.outbox WHERE record_key = '000000000003' "
+                             "AND operation = 'd' AND resource = 'CF'"))
+        conn.execute(sa.text("UPDATE delivery.outbox SET status = 'rejected' "
+                             "WHERE record_key = '000000000007' AND resource = 'CF'"))
+    [penalties] = [c for c in verify_delivery(engine) if c.resource == "CF"]
+    assert penalties.problems == ["1 due versions never enqueued",
+                                  "1 rejections without a reason"]
+    monkeypatch.setenv("COLUMNS", "240")
+    assert main(["verify", "--url", url]) == 1
+    out = capsys.readouterr().out
+    assert "1 due versions never enqueued" in out and "miss due versions or reasons" in out
+    assert [c.due for c in verify_delivery(engine, department="620100-B")
+            if c.resource == "CF"] == [4]

@@ -8,6 +8,7 @@ from huiju.cli import main
 from schemas.catalog import all_fields, datasets
 from schemas.code_tables import code_table
 from schemas.docs import write_dictionary
+from schemas.platforms import load_platforms
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,8 @@ def dictionary(tmp_path_factory):
 
 def test_writes_index_one_page_per_data_set_and_code_tables(dictionary):
     folder, written = dictionary
-    expected = ["index.md", *(f"{spec.name}.md" for spec in datasets()), "code_tables.md"]
+    expected = ["index.md", *(f"{spec.name}.md" for spec in datasets()), "code_tables.md",
+                *(f"platform_{name}.md" for name in load_platforms())]
     assert [path.name for path in written] == expected
     assert all(path.parent == folder and path.stat().st_size > 0 for path in written)
 
@@ -71,3 +73,28 @@ def test_cli_writes_the_dictionary_and_says_what_it_wrote(tmp_path, capsys):
     out = capsys.readouterr().out
     assert str(tmp_path / "dict" / "index.md") in out
     assert (tmp_path / "dict" / "penalty.md").is_file()
+
+
+@pytest.mark.parametrize("name", list(load_platforms()))
+def test_platform_page_shows_every_field_with_its_source(dictionary, name):
+    folder, _ = dictionary
+    page = (folder / f"platform_{name}.md").read_text(encoding="utf-8")
+    platform = load_platforms()[name]
+    for resource in platform.resources:
+        assert f"\n## {resource.name}\n" in page
+        for spec in resource.fields:
+            assert f"| `{spec.code}` | {spec.zh} |" in page
+            assert spec.source in page
+    index = (folder / "index.md").read_text(encoding="utf-8")
+    assert f"[{name}](platform_{name}.md)" in index
+
+
+def test_creditchina_page_documents_units_mask_translations_and_publicity(dictionary):
+    folder, _ = dictionary
+    page = (folder / "platform_creditchina.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| `CF_NR_FK` |"))
+    assert "from `fine_amount`" in row and "元 → 万元" in row
+    assert "mask `id_number`" in page and "positions 7–14" in page
+    assert "### 双公示证件类型" in page and "| `111` | 身份证 |" in page
+    assert "## 公示期 Publicity rule sets" in page and "fgw-2019-527" in page
+    assert "compute `publicity_end`" in page

@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '1f35bc488e87'
-down_revision: str | Sequence[str] | None = 'a412a7b5140e'
+down_revision: str | Sequence[str] | None = ('a412a7b5140e', '9f926ff0ecfd')  # merges main's and outbox's heads
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
