@@ -218,3 +218,73 @@ def test_task_messages_with_a_dtd_are_refused():
         decode_message(base64.b64encode(bomb).decode())
     with pytest.raises(MessageError, match="base64"):
         decode_message("not base64!")
+
+
+DISPOSITION_COLUMNS = ("线索编号", "线索类型", "进展状态", "核查情况", "处置部门", "处置部门代码",
+                       "处置结果", "处置日期", "更新时间")
+
+
+def _disposition_db(path: Path, rows: list[tuple]) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        columns = ", ".join(f'"{c}" TEXT' for c in DISPOSITION_COLUMNS)
+        conn.execute(f"CREATE TABLE IF NOT EXISTS 线索处置 ({columns}, PRIMARY KEY (线索编号))")
+        conn.executemany(f"INSERT OR REPLACE INTO 线索处置 VALUES ({', '.join('?' * 9)})", rows)
+    conn.close()
+    return f"sqlite:///{path}"
+
+
+def _deliver_until_done(engine: sa.Engine) -> None:
+    from huiju.delivery import deliver
+
+    for _ in range(20):  # a run stops at a batch it could not deliver; the next goes on
+        run = deliver(engine, "national")
+        if not run.totals.get("pending"):
+            return
+    raise AssertionError(f"still pending: {run.totals}")
+
+
+def test_dispositions_reach_the_national_system_exactly_once_under_faults(
+        workspace, national, tmp_path, monkeypatch):
+    from huiju import pipeline
+
+    engine = workspace
+    pull_all()
+    with engine.connect() as conn:
+        mine = conn.execute(sa.text(
+            "SELECT lead_id, dataset FROM audit.lead_routing WHERE department_code = 'GS-SCJG' "
+            "ORDER BY lead_id")).all()
+    assert len(mine) >= 4
+    kinds = {"complaint": "投诉举报", "risk_lead": "风险预警"}
+    rows = [(lead_id, kinds[dataset], "结案", "经核查属实", "甘肃省市场监督管理局",
+             "11620000EPNT4AX782", "责令整改并罚款", "2026-11-30", "2026-11-30 10:00:00")
+            for lead_id, dataset in mine[:3]]
+    rows.append((mine[3].lead_id, kinds[mine[3].dataset], "正常处理中", "核查中", None, None,
+                 None, None, "2026-11-30 10:00:00"))
+    db = _disposition_db(tmp_path / "case.db", rows)
+    monkeypatch.setenv("HUIJU_SRC_GS_SCJG_CASE_DB", db)
+    key = pipeline.FeedKey("GS-SCJG", "case_db", "lead_disposition")
+    [result] = pipeline.run_feed(key, run_id="test_dispositions_1")
+    assert (result["loaded"], result["quarantined"]) == (4, 0)
+    _deliver_until_done(engine)
+
+    # the open one closes later: its new version follows, once
+    _disposition_db(tmp_path / "case.db", [(mine[3].lead_id, kinds[mine[3].dataset], "结案",
+                                            "经核查不属实", "甘肃省市场监督管理局",
+                                            "11620000EPNT4AX782", "不予立案", "2026-12-01",
+                                            "2026-12-01 09:00:00")])
+    pipeline.run_feed(key, run_id="test_dispositions_2")
+    _deliver_until_done(engine)
+    _deliver_until_done(engine)  # nothing left: sends nothing again
+
+    ledger = requests.get(f"{national}/_ledger/national", timeout=5).json()
+    sent = [r for r in ledger["records"] if r["resource"] == "dispositions"]
+    assert sorted({r["record_id"] for r in sent}) == sorted(r[0] for r in rows)
+    assert all(r["accepted"] == 1 for r in sent)
+    active = [r for r in sent if r["state"] == "active"]
+    assert len(active) == 4 and len(sent) == 5  # the re-disposed lead: one version superseded
+    assert sum(ledger["faults"].values()) > 0
+    # closed leads are no longer open for the department
+    still_open = {lead.lead_id for lead in leads(engine, department="GS-SCJG")}
+    assert not still_open & {r[0] for r in rows}
