@@ -83,6 +83,10 @@ DEPARTMENTS = [
                 'feeds': [{'source_id': 'case_db', 'pool': 'huiju_gs_scjg_case_db'}],
             },
             {
+                'name': 'lead_disposition',
+                'feeds': [{'source_id': 'case_db', 'pool': 'huiju_gs_scjg_case_db'}],
+            },
+            {
                 'name': 'penalty',
                 'feeds': [{'source_id': 'case_db', 'pool': 'huiju_gs_scjg_case_db'}],
             },
