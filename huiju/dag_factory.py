@@ -275,14 +275,29 @@ def follow_leads() -> dict:
         engine.dispose()
 
 
+def joint_feedback() -> dict:
+    """Send the feedback of every joint-task part whose department has results (exactly once
+    per part: the key is the task and unit)."""
+    from connectors.platforms import PlatformClient, PlatformConfig
+    from huiju.joint_feedback import send_feedback
+    from huiju.settings import load_settings
+    from warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(load_settings().warehouse_url)
+    try:
+        return send_feedback(engine, PlatformClient(PlatformConfig.from_env("national")))
+    finally:
+        engine.dispose()
+
+
 LEAD_ASSETS = ("complaint", "risk_lead")
 
 
 def build_leads_dag(doc_md: str | None = None) -> DAG:
     """``huiju_leads``: after the national feed's department DAG loads leads (its
     ``core.complaint`` / ``core.risk_lead`` assets), pull the joint-supervision tasks and route
-    the new leads. Dispositions, a data set like any other, go back through
-    ``huiju_deliver_national``."""
+    the new leads, then send the joint-supervision feedback that is due. Dispositions, a data
+    set like any other, go back through ``huiju_deliver_national``."""
     with DAG(
         dag_id="huiju_leads",
         description="Huiju: national leads → routing; joint-supervision tasks",
@@ -296,5 +311,6 @@ def build_leads_dag(doc_md: str | None = None) -> DAG:
                       "retry_delay": DELIVERY_RETRY_DELAY,
                       "on_failure_callback": HuijuNotifier()},
     ) as dag:
-        PythonOperator(task_id="tasks_and_routing", python_callable=follow_leads)
+        route = PythonOperator(task_id="tasks_and_routing", python_callable=follow_leads)
+        route >> PythonOperator(task_id="joint_feedback", python_callable=joint_feedback)
     return dag

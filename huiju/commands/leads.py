@@ -21,6 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     route.add_argument("--routing", help="routing table file")
     route.add_argument("--url", help=url_help)
     route.set_defaults(handler=_route)
+    feedback = actions.add_parser(
+        "feedback", help="send joint-supervision feedback of departments with results")
+    feedback.add_argument("--department", metavar="CODE")
+    feedback.add_argument("--url", help=url_help)
+    feedback.set_defaults(handler=_feedback)
     listing = actions.add_parser("list", help="open leads with their deadlines")
     listing.add_argument("--department", metavar="CODE")
     listing.add_argument("--overdue", action="store_true", help="only open leads past deadline")
@@ -74,6 +79,24 @@ def _pull(args: argparse.Namespace) -> int:
     for line in summary:
         console.print(line, highlight=False)
     return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from connectors.platforms import PlatformClient, PlatformConfig
+    from huiju.joint_feedback import send_feedback
+    from warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(args.url)
+    try:
+        counts = send_feedback(engine, PlatformClient(PlatformConfig.from_env("national")),
+                               department=args.department)
+    finally:
+        engine.dispose()
+    Console().print(f"joint-supervision feedback: {counts['acknowledged']} acknowledged, "
+                    f"{counts['rejected']} rejected, {counts['waiting']} waiting for results")
+    return 1 if counts["rejected"] else 0
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -185,7 +185,7 @@ def test_joint_task_round_trip_is_accepted_by_the_simulator(workspace, national)
     inspection = {"supervise_item_code": "62000000000001", "check_action_name": "联合检查",
                   "check_action_code": "JC001", "administrative_cp_code": "91620104MA71234567",
                   "check_result": "01", "check_date": dt.date(2026, 11, 20),
-                  "check_personnel": ["张三", "李四"]}
+                  "check_personnel": "张三,李四"}
     message = feedback_message(task.message, part.unit_no, part.unit_name, [inspection], [])
     root = decode_message(message)
     assert root.findtext("supervisionProcess/taskDetails/taskNo") == task.task_no
@@ -288,3 +288,52 @@ def test_dispositions_reach_the_national_system_exactly_once_under_faults(
     # closed leads are no longer open for the department
     still_open = {lead.lead_id for lead in leads(engine, department="GS-SCJG")}
     assert not still_open & {r[0] for r in rows}
+
+
+def test_joint_feedback_is_assembled_from_a_departments_results_and_sent_once(
+        workspace, national):
+    from connectors.platforms import PlatformClient, PlatformConfig
+    from huiju.joint import parts_of
+    from huiju.joint_feedback import send_feedback
+    from schemas.catalog import dataset as dataset_spec
+    from warehouse.tables import core_table
+
+    engine = workspace
+    pull_all()
+    part = next(p for p in parts_of(engine) if p["department_code"] == "GS-SCJG")
+    obj = part["info"]["superviseObjects"][0]
+    client = PlatformClient(PlatformConfig.from_env("national", backoff=0.05))
+    assert send_feedback(engine, client, department="GS-SCJG")["acknowledged"] == 0  # no results
+
+    now = dt.datetime.now(dt.UTC)
+    inspection = core_table(dataset_spec("inspection"))
+    row = {"record_id": "JC-1", "batch_id": "2026120100001", "operation": "i",
+           "department_code": "GS-SCJG", "source_system": "case_db",
+           "source_ref": "sqlite:检查记录#检查编号=JC-1", "source_hash": "0" * 64,
+           "first_loaded_at": now, "updated_at": now, "is_deleted": False,
+           "supervise_item_code": "62000000000001", "check_list_code": "x",
+           "check_action_name": "联合检查", "check_action_code": "JC-1",
+           "supervise_object": obj["superviseObjectName"],
+           "administrative_cp": obj["superviseObjectName"], "administrative_cp_nature": "02",
+           "administrative_cp_cert_type": "001",
+           "administrative_cp_code": obj["superviseObjectCode"],
+           "area_code": part["info"]["unionRegionNo"], "check_form": "02", "check_type": "01",
+           "check_result": "01", "check_date": dt.date.fromisoformat(
+               part["info"]["taskStartTime"]) + dt.timedelta(days=1),
+           "check_personnel": "张三,李四"}
+    with engine.begin() as conn:
+        conn.execute(inspection.insert().values(**{k: v for k, v in row.items()
+                                                   if k in inspection.c}))
+    first = send_feedback(engine, client, department="GS-SCJG")
+    again = send_feedback(engine, client, department="GS-SCJG")
+    assert first["acknowledged"] == 1 and again["acknowledged"] == 0
+    ledger = requests.get(f"{national}/_ledger/national", timeout=5,
+                          params={"record_id": part["task_no"], "payloads": 1}).json()
+    [entry] = [r for r in ledger["records"] if r["resource"] == "joint-feedback"]
+    assert entry["accepted"] == 1 and entry["state"] == "active"
+    sent = decode_message(entry["payload"]["message"])
+    assert sent.findtext("supervisionProcess/taskDetails/unionUnitName") == part["unit_name"]
+    assert sent.findtext("supervisionProcess/feedbackUnitInfo/admInspection/checkActionCode") \
+        == "JC-1"
+    [stored] = [p for p in parts_of(engine, "GS-SCJG") if p["task_no"] == part["task_no"]]
+    assert stored["feedback_status"] == "acknowledged" and stored["receipt"]

@@ -42,7 +42,10 @@ def upgrade() -> None:
     sa.Column('unit_no', sa.String(length=64), nullable=False, comment='联合部门 USCC'),
     sa.Column('unit_name', sa.String(length=200), nullable=False),
     sa.Column('department_code', sa.String(length=64), nullable=True, comment='null: no department file'),
-    sa.Column('fed_back_at', sa.DateTime(timezone=True), nullable=True, comment='feedback enqueued'),
+    sa.Column('feedback_status', sa.String(length=12), server_default='open', nullable=False, comment='open | acknowledged | rejected'),
+    sa.Column('fed_back_at', sa.DateTime(timezone=True), nullable=True, comment='when the platform acknowledged it'),
+    sa.Column('receipt', sa.String(length=128), nullable=True, comment='回执 of the feedback'),
+    sa.Column('feedback_error', sa.Text(), nullable=True, comment="the platform's codes and reasons"),
     sa.PrimaryKeyConstraint('task_no', 'unit_no', name='pk_joint_task_part'),
     schema='audit',
     comment="a participating department's part of a joint-supervision task"
