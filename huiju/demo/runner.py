@@ -170,9 +170,8 @@ def leads_summary(console, engine: sa.Engine) -> None:
         counts[0] += 1
         counts[1] += lead.progress_status == "4"
         counts[2] += lead.overdue
-    grid = Table("department", "leads", "closed", "open overdue",
-                 title="National leads routed (config/lead_routing.yaml; GS-HLWJG = provincial "
-                       "queue)", title_justify="left")
+    grid = Table("department", "leads", "closed", "open overdue", title_justify="left",
+                 title="National leads by competent department (GS-HLWJG: provincial queue)")
     for department, (total, closed, late) in sorted(per.items()):
         grid.add_row(department, str(total), str(closed), str(late))
     console.print(grid)
