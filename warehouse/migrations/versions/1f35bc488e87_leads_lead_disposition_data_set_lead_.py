@@ -89,7 +89,7 @@ def upgrade() -> None:
     sa.Column('source_hash', sa.String(length=64), nullable=False, comment='来源记录哈希 (sha256)'),
     sa.Column('first_loaded_at', sa.DateTime(timezone=True), nullable=False, comment='首次入库时间'),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False, comment='本版本入库时间'),
-    sa.Column('is_deleted', sa.Boolean(), server_default=sa.text('0'), nullable=False, comment='已删除'),
+    sa.Column('is_deleted', sa.Boolean(), server_default=sa.text('false'), nullable=False, comment='已删除'),
     sa.PrimaryKeyConstraint('department_code', 'lead_id', name='pk_lead_disposition'),
     schema='core',
     comment='线索处置结果 (Disposition of a lead): one current row per business key'
