@@ -32,12 +32,15 @@ SEED = 5
 
 
 @pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    """A home with the repository's department files and routing table, its own warehouse."""
+def workspace(request, tmp_path, monkeypatch):
+    """A home with the repository's department files and routing table, its own warehouse
+    (embedded SQLite, or PostgreSQL when parametrized so)."""
     shutil.copytree(REPO / "departments", tmp_path / "departments")
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config" / "lead_routing.yaml", tmp_path / "config")
     url = f"sqlite:///{tmp_path / 'warehouse' / 'huiju.db'}"
+    if getattr(request, "param", "sqlite") == "postgres":
+        url = request.getfixturevalue("pg_url")
     for name, value in {"HUIJU_HOME": tmp_path, "HUIJU_DEPARTMENTS_DIR": tmp_path / "departments",
                         "HUIJU_WAREHOUSE_URL": url, "HUIJU_STAGING_DIR": tmp_path / "staging",
                         "HUIJU_ARCHIVE_DIR": tmp_path / "archive",
@@ -65,6 +68,7 @@ def count(engine: sa.Engine, sql: str) -> int:
         return conn.execute(sa.text(sql)).scalar_one()
 
 
+@pytest.mark.parametrize("workspace", ["sqlite", "postgres"], indirect=True)
 def test_leads_are_pulled_under_faults_loaded_once_and_routed(workspace, national, capsys):
     engine = workspace
     pull_all()
@@ -245,6 +249,7 @@ def _deliver_until_done(engine: sa.Engine) -> None:
     raise AssertionError(f"still pending: {run.totals}")
 
 
+@pytest.mark.parametrize("workspace", ["sqlite", "postgres"], indirect=True)
 def test_dispositions_reach_the_national_system_exactly_once_under_faults(
         workspace, national, tmp_path, monkeypatch):
     from huiju import pipeline
