@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "expectations",
     "simulator",
     "leads",
+    "status",
 )
 
 

@@ -157,9 +157,9 @@ def test_bad_routing_entries_are_named(workspace, tmp_path):
     assert "rules[2].divisions[0]" in text
 
 
-def test_an_overdue_lead_is_flagged_and_a_closed_one_is_not(workspace):
+def test_an_overdue_lead_is_flagged_and_a_closed_one_is_not(workspace, capsys):
     engine = workspace
-    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)  # status reads the clock
     rows = [{"dataset": "complaint", "lead_id": lead_id, "lead_kind": "complaint",
              "department_code": "GS-SCJG", "routed": True, "reason": "test",
              "deadline": due, "batch_id": "2026120100001", "routed_at": now}
@@ -176,6 +176,14 @@ def test_an_overdue_lead_is_flagged_and_a_closed_one_is_not(workspace):
     assert [lead.lead_id for lead in leads(engine, department="GS-SCJG", now=now)] == \
         ["TS1", "TS2"]
     assert list(leads(engine, department="GS-YJJ", now=now)) == []
+    # huiju status: open leads per department, with the earliest deadline (TS1 is overdue today)
+    from huiju.cli import main
+
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "GS-SCJG" in x)
+    assert [cell.strip() for cell in line.strip("│ ").split("│")] == [
+        "GS-SCJG", "2", "1", (now - dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")]
 
 
 def test_joint_task_round_trip_is_accepted_by_the_simulator(workspace, national):
