@@ -36,16 +36,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from huiju.departments import DepartmentConfigError
     from huiju.routing import load_routing, routing_path
 
-    console = Console()
+    console = Console(highlight=False, soft_wrap=True)
     try:
         table = load_routing(args.routing)
     except DepartmentConfigError as error:
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        err.print(f"[red]{len(error.problems)} problem(s):[/red]")
         for problem in error.problems:
-            console.print(f"[red]{problem}[/red]", markup=True, highlight=False)
+            err.print(f"  {escape(str(problem))}")
         return 1
     console.print(f"{routing_path(args.routing)}: {len(table.rules)} rule(s), provincial queue "
                   f"{table.provincial_queue}, deadlines {table.deadlines_days}")
