@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     feedback.add_argument("--department", metavar="CODE")
     feedback.add_argument("--url", help=url_help)
     feedback.set_defaults(handler=_feedback)
+    tasks = actions.add_parser("tasks", help="joint-supervision tasks: each department's part")
+    tasks.add_argument("--department", metavar="CODE")
+    tasks.add_argument("--url", help=url_help)
+    tasks.set_defaults(handler=_tasks)
     listing = actions.add_parser("list", help="open leads with their deadlines")
     listing.add_argument("--department", metavar="CODE")
     listing.add_argument("--overdue", action="store_true", help="only open leads past deadline")
@@ -100,6 +104,31 @@ def _feedback(args: argparse.Namespace) -> int:
     Console().print(f"joint-supervision feedback: {counts['acknowledged']} acknowledged, "
                     f"{counts['rejected']} rejected, {counts['waiting']} waiting for results")
     return 1 if counts["rejected"] else 0
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from huiju.joint import parts_of
+    from warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(args.url)
+    try:
+        parts = parts_of(engine, args.department)
+    finally:
+        engine.dispose()
+    out = Table("task", "name", "unit", "department", "objects", "feedback", "receipt",
+                title="joint-supervision tasks (联合监管)", title_justify="left")
+    for part in parts:
+        info = part["info"]
+        objects = ", ".join(o.get("superviseObjectName", "")
+                            for o in info.get("superviseObjects", []))
+        out.add_row(part["task_no"], info.get("taskName", ""), part["unit_name"],
+                    part["department_code"] or "— (no department file)", objects,
+                    part["feedback_status"], part["receipt"] or "")
+    Console(width=200).print(out)
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:
