@@ -37,12 +37,20 @@ from connectors.platforms import (
     PlatformClient,
     PlatformConfig,
 )
-from schemas.platforms import PayloadError, Resource, build_payload, load_platforms, publicity_end
+from schemas.platforms import (
+    PayloadError,
+    Resource,
+    build_payload,
+    load_platforms,
+    publicity_end,
+    publicity_over,
+)
 from warehouse.bulk import pause_point
 from warehouse.outbox import (
     LOAD,
     Outcome,
     Route,
+    analyze_outbox,
     enqueue_expired,
     load_versions,
     mark_sent,
@@ -157,6 +165,8 @@ def deliver(engine: sa.Engine, platform: str, *, client: Destination | None = No
     run = DeliveryRun(platform)
     publicity = [Route(platform, r.name, True) for r in resources.values() if r.publicity]
     with platform_lock(engine, platform):
+        with engine.connect() as conn:
+            analyze_outbox(conn)
         for route in publicity:
             run.expired += enqueue_expired(engine, route, as_of, _now(), department)
         after = 0
@@ -214,7 +224,8 @@ def _send_chunk(engine: sa.Engine, client: Destination, resources: dict[str, Res
             continue
         row = {**row, "division_code": division_code(row["department_code"], divisions)}
         end = publicity_end(row) if resource.publicity else None
-        if message["operation"] != "d" and message["cause"] == LOAD and end and end < as_of:
+        if message["operation"] != "d" and message["cause"] == LOAD and publicity_over(
+                resource, row, as_of):
             local.append(Outcome(message, "withheld", publicity_end=end, source_ref=source_ref,
                                  note=f"公示期 ended {end.isoformat()}: not published"))
             continue

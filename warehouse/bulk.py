@@ -20,7 +20,8 @@ from psycopg.copy import QueuedLibpqWriter
 COPY_CHUNK_ROWS = 50_000
 
 # Crash-safety tests make a loading process stop at a named point (and then kill it):
-# HUIJU_WAREHOUSE_PAUSE_AT=copy|merge, with HUIJU_WAREHOUSE_PAUSE_FILE touched on arrival.
+# HUIJU_WAREHOUSE_PAUSE_AT=copy|merge|outbox (the delivery task: deliver-sent|deliver-answered),
+# with HUIJU_WAREHOUSE_PAUSE_FILE touched on arrival.
 PAUSE_AT_ENV = "HUIJU_WAREHOUSE_PAUSE_AT"
 PAUSE_FILE_ENV = "HUIJU_WAREHOUSE_PAUSE_FILE"
 

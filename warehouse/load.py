@@ -145,6 +145,7 @@ def load_batch(engine: sa.Engine, request: LoadRequest) -> LoadResult:
         enqueued = enqueue(conn, spec, request.department_code, request.source_system,
                            request.batch_id, now)
         clock.lap("outbox")
+        pause_point("outbox")  # crash tests: enqueued, not yet committed
         _write_quarantine(conn, clean, request, now)
         clock.lap("quarantine")
         counts = dict(extracted=request.extracted, passed=passed, quarantined=quarantined,

@@ -250,6 +250,17 @@ def enqueue_expired(engine: sa.Engine, route: Route, as_of: date, now: datetime,
 
 # --- claiming and reading versions ---------------------------------------------------------
 
+def analyze_outbox(conn: sa.Connection) -> None:
+    """Fresh PostgreSQL statistics of the outbox (committed on ``conn``).
+
+    Right after a large load the outbox has none until autovacuum comes by, and the planner
+    then probes it row by row: verifying 30,000 messages took 16 s instead of 0.05 s.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"ANALYZE {DELIVERY}.outbox"))
+        conn.commit()
+
+
 MESSAGE_COLUMNS = ("message_id", "platform", "resource", "dataset", "department_code",
                    "source_system", "record_key", "batch_id", "record_id", "operation", "cause",
                    "idempotency_key", "attempts")
@@ -290,12 +301,26 @@ def load_versions(engine: sa.Engine, messages: list[dict]) -> dict[int, dict]:
                 missing = {v for v in wanted.values() if v not in rows}
                 if not missing:
                     break
-                keys = sorted({v[:-2] for v in missing}, key=str)
-                columns = [source.c.department_code, *(source.c[k] for k in spec.business_key)]
-                query = sa.select(source).where(sa.tuple_(*columns).in_(keys))
-                if source.name.endswith(HISTORY_SUFFIX):
-                    query = query.where(source.c.batch_id.in_(sorted({v[-1] for v in missing})))
-                for row in conn.execute(query).mappings():
+                by_department: dict[str, set] = {}
+                for version in missing:
+                    by_department.setdefault(version[0], set()).add(version[1:-2])
+                found_rows = []
+                for department, keys in by_department.items():
+                    # Per department, and a plain IN for a one-column key: SQLite then walks
+                    # the primary key (it scans the table for a row-value IN).
+                    if len(spec.business_key) == 1:
+                        matches = source.c[spec.business_key[0]].in_(
+                            sorted(k[0] for k in keys))
+                    else:
+                        matches = sa.tuple_(*(source.c[k] for k in spec.business_key)).in_(
+                            sorted(keys, key=str))
+                    query = sa.select(source).where(source.c.department_code == department,
+                                                    matches)
+                    if source.name.endswith(HISTORY_SUFFIX):
+                        query = query.where(source.c.batch_id.in_(
+                            sorted({v[-1] for v in missing})))
+                    found_rows += conn.execute(query).mappings().all()
+                for row in found_rows:
                     version = (row["department_code"], *(row[k] for k in spec.business_key),
                                row["source_system"], row["batch_id"])
                     if version in missing and version not in rows:

@@ -22,7 +22,7 @@ from warehouse.provenance import batch_changes
 from warehouse.synthetic import load_request, standard_frame
 
 TABLES = ("raw.part", "raw.record", "core.penalty", "core.penalty_history", "quarantine.record",
-          "audit.run", "audit.batch", "audit.cursor_state")
+          "audit.run", "audit.batch", "audit.cursor_state", "delivery.outbox")
 
 # The child loads the second batch with small COPY chunks, so it pauses with more to send.
 CHILD = """
@@ -112,7 +112,7 @@ def test_killed_first_load_mid_copy_into_core_leaves_nothing(warehouse_url, tmp_
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", ["copy", "merge"])
+@pytest.mark.parametrize("point", ["copy", "merge", "outbox"])
 def test_killed_load_leaves_no_trace_and_the_rerun_completes(warehouse_url, point, tmp_path):
     engine = create_warehouse_engine(warehouse_url)
     upgrade(engine)
@@ -139,6 +139,8 @@ def test_killed_load_leaves_no_trace_and_the_rerun_completes(warehouse_url, poin
         assert scalar("SELECT count(*) FROM audit.batch") == 2
         assert scalar("SELECT status FROM quarantine.record") == "resolved"
         assert scalar("SELECT batch_id FROM audit.cursor_state") == "2026010100002"
+        # killed after enqueueing: the messages went with the load; the rerun enqueued once
+        assert scalar("SELECT count(*) FROM delivery.outbox WHERE resource = 'CF'") == 200 + 201
     # and once more: already loaded, nothing changes
     after = snapshot(engine)
     assert load_batch(engine, second_batch()).already_loaded
