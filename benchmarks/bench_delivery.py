@@ -1,6 +1,6 @@
 """Delivery: records per second from the outbox to the simulator, beside its raw accept rate.
 
-Loads N penalty rows (default 100,000; ``warehouse.synthetic.deliverable_penalties``) into a
+Loads N penalty rows (default 100,000; ``warehouse.testing.synthetic.deliverable_penalties``) into a
 fresh warehouse — the outbox is written by the load — then, in the same run, against the
 信用中国 CF endpoint of the platform simulator (a child process on a free port):
 

@@ -54,6 +54,17 @@ class HttpSourceConfig(BaseModel):
     rate_limit: float | None = Field(None, gt=0, description="requests per second at most")
     max_pages: int | None = Field(1000, gt=0, description="pages read per run at most; the "
                                                           "next run goes on from there")
+    base_url_secret: str | None = Field(
+        None, description="NAME of the env var/Airflow conn holding the base URL; `url` is "
+                          "then a path under it (one file serves test and production)")
+    flatten: bool = Field(False, description="nested objects become columns parent.child")
+    match: dict[str, str] = Field(
+        default_factory=dict,
+        description="keep only records whose (flattened) fields have these values: the "
+                    "endpoint serves several data sets, one feed each")
+    keep_cursor: bool = Field(
+        False, description="cursor pagination of an append-only feed: keep the last cursor "
+                           "after the final page, so the next run reads only what is new")
 
 
 def json_path(document: Any, path: str) -> Any:
@@ -90,6 +101,13 @@ class HttpSource:
             return self.config.name
         return requests.utils.urlparse(self.config.url).path or self.config.url
 
+    @property
+    def _url(self) -> str:
+        cfg = self.config
+        if not cfg.base_url_secret:
+            return cfg.url
+        return resolve_secret(cfg.base_url_secret).rstrip("/") + "/" + cfg.url.lstrip("/")
+
     def _headers(self) -> dict[str, str]:
         token = self._token
         if token is None and self.config.token_secret:
@@ -111,7 +129,7 @@ class HttpSource:
             self.requests_sent += 1
             delay = min(cfg.backoff * 2**attempt, cfg.max_backoff)
             try:
-                response = self._session.get(cfg.url, params={**cfg.params, **params},
+                response = self._session.get(self._url, params={**cfg.params, **params},
                                              headers=headers, timeout=cfg.timeout)
             except (requests.ConnectionError, requests.Timeout) as error:
                 problem = f"{type(error).__name__}: {error}"
@@ -186,7 +204,11 @@ class HttpSource:
                                   f"pagination / {self._position_param()})")
             previous = digest
             pages += 1
-            rows = [(i, r) for i, r in enumerate(records) if isinstance(r, dict)]
+            rows = [(i, _flat(r) if cfg.flatten else r) for i, r in enumerate(records)
+                    if isinstance(r, dict)]
+            if cfg.match:  # the records of the endpoint's other feeds are theirs to count
+                rows = [(i, r) for i, r in rows
+                        if all(cell_to_str(r.get(k)) == v for k, v in cfg.match.items())]
             if cfg.updated_field:
                 stamps = [str(r[cfg.updated_field]) for _, r in rows
                           if r.get(cfg.updated_field) is not None]
@@ -199,13 +221,16 @@ class HttpSource:
                 raise self._error(f"pagination does not advance: {where} names itself as the "
                                   "next cursor")
             capped = not last and cfg.max_pages is not None and pages >= cfg.max_pages
+            asked = position
             if cfg.pagination == "page":
                 position = {"page": position.get("page", cfg.first_page) + 1}
             elif cfg.pagination == "offset":
                 position = {"offset": position.get("offset", 0) + len(records)}
             else:
                 position = {"cursor": next_cursor}
-            if last:
+            if last and cfg.keep_cursor and cfg.pagination == "cursor":
+                cursor = {"cursor": next_cursor or asked.get("cursor")}
+            elif last:
                 cursor = {"updated_since": high} if cfg.updated_since_param else None
             else:
                 cursor = {**position, "updated_since": since, "high_water": high}
@@ -248,6 +273,17 @@ class HttpSource:
         else:
             refs = [f"{self._name}#{where}/{i}" for i, _ in numbered]
         return Batch(table=table, refs=refs, cursor=cursor, errors=errors)
+
+
+def _flat(record: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}``; lists stay values."""
+    flat: dict = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def retry_after_seconds(header: str | None, default: float, cap: float) -> float:

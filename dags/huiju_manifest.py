@@ -7,6 +7,50 @@ configuration.
 
 DEPARTMENTS = [
     {
+        'code': 'GS-HLWJG',
+        'dag_id': 'huiju_gs_hlwjg',
+        'name': '国家互联网+监管系统(线索下发)',
+        'name_en': 'National Internet+Supervision system (leads)',
+        'division_code': '620000',
+        'schedule': '*/15 * * * *',
+        'timezone': 'Asia/Shanghai',
+        'start_date': '2021-01-01',
+        'catchup': False,
+        'owner': 'GS-HLWJG',
+        'tags': ['huiju', 'GS-HLWJG', 'division:620000', 'source:http'],
+        'retries': 2,
+        'retry_delay_seconds': 300,
+        'retry_exponential_backoff': 2.0,
+        'max_retry_delay_seconds': 3600,
+        'pools': [
+            {
+                'name': 'huiju_gs_hlwjg_national_feed',
+                'slots': 1,
+                'description': 'GS-HLWJG national_feed: 国家互联网+监管系统',
+            },
+        ],
+        'datasets': [
+            {
+                'name': 'complaint',
+                'feeds': [
+                    {
+                        'source_id': 'national_feed',
+                        'pool': 'huiju_gs_hlwjg_national_feed',
+                    },
+                ],
+            },
+            {
+                'name': 'risk_lead',
+                'feeds': [
+                    {
+                        'source_id': 'national_feed',
+                        'pool': 'huiju_gs_hlwjg_national_feed',
+                    },
+                ],
+            },
+        ],
+    },
+    {
         'code': 'GS-SCJG',
         'dag_id': 'huiju_gs_scjg',
         'name': '甘肃省市场监督管理局',
@@ -36,6 +80,10 @@ DEPARTMENTS = [
             },
             {
                 'name': 'inspection',
+                'feeds': [{'source_id': 'case_db', 'pool': 'huiju_gs_scjg_case_db'}],
+            },
+            {
+                'name': 'lead_disposition',
                 'feeds': [{'source_id': 'case_db', 'pool': 'huiju_gs_scjg_case_db'}],
             },
             {

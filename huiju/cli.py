@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "simulator",
     "users",
     "serve",
+    "leads",
+    "status",
 )
 
 

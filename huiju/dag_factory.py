@@ -287,3 +287,63 @@ def build_delivery_dag(platform: str, entries: Sequence[Mapping[str, Any]],
         PythonOperator(task_id="deliver", python_callable=deliver_platform,
                        op_kwargs={"platform": platform})
     return dag
+
+
+def follow_leads() -> dict:
+    """The leads DAG's work after a pull: joint-supervision tasks, then routing of the new
+    leads (``huiju.leads_pull``); the lead feeds themselves load in their department DAG."""
+    from huiju import pipeline
+    from huiju.leads import route_new
+    from huiju.leads_pull import pull_tasks
+    from huiju.routing import load_routing
+    from huiju.settings import load_settings
+    from warehouse.engine import create_warehouse_engine
+
+    routing = load_routing()
+    engine = create_warehouse_engine(load_settings().warehouse_url)
+    try:
+        tasks = pull_tasks(engine, pipeline.find_department(routing.feed_department), routing)
+        return {"tasks": tasks, "routing": route_new(engine, routing)}
+    finally:
+        engine.dispose()
+
+
+def joint_feedback() -> dict:
+    """Send the feedback of every joint-task part whose department has results (exactly once
+    per part: the key is the task and unit)."""
+    from connectors.platforms import PlatformClient, PlatformConfig
+    from huiju.joint_feedback import send_feedback
+    from huiju.settings import load_settings
+    from warehouse.engine import create_warehouse_engine
+
+    engine = create_warehouse_engine(load_settings().warehouse_url)
+    try:
+        return send_feedback(engine, PlatformClient(PlatformConfig.from_env("national")))
+    finally:
+        engine.dispose()
+
+
+LEAD_ASSETS = ("complaint", "risk_lead")
+
+
+def build_leads_dag(doc_md: str | None = None) -> DAG:
+    """``huiju_leads``: after the national feed's department DAG loads leads (its
+    ``core.complaint`` / ``core.risk_lead`` assets), pull the joint-supervision tasks and route
+    the new leads, then send the joint-supervision feedback that is due. Dispositions, a data
+    set like any other, go back through ``huiju_deliver_national``."""
+    with DAG(
+        dag_id="huiju_leads",
+        description="Huiju: national leads → routing; joint-supervision tasks",
+        doc_md=(doc_md or "").strip() or None,
+        schedule=AssetAny(*(asset_for(name) for name in LEAD_ASSETS)),
+        start_date=_start_date("2021-01-01", DEFAULT_TIMEZONE),
+        catchup=False,
+        max_active_runs=1,  # routing decides each lead once
+        tags=["huiju", "leads", "national"],
+        default_args={"owner": "huiju", "retries": DELIVERY_RETRIES,
+                      "retry_delay": DELIVERY_RETRY_DELAY,
+                      "on_failure_callback": HuijuNotifier()},
+    ) as dag:
+        route = PythonOperator(task_id="tasks_and_routing", python_callable=follow_leads)
+        route >> PythonOperator(task_id="joint_feedback", python_callable=joint_feedback)
+    return dag

@@ -319,6 +319,62 @@ def _add_audit(metadata: sa.MetaData) -> None:
     )
 
 
+def _add_leads(metadata: sa.MetaData) -> None:
+    # The national system's leads: where each went (huiju/routing.py) and the joint-supervision
+    # tasks with each participating department's part (huiju/leads.py).
+    sa.Table(
+        "lead_routing", metadata,
+        sa.Column("dataset", sa.String(64), nullable=False, comment="complaint | risk_lead"),
+        sa.Column("lead_id", sa.String(64), nullable=False, comment="the national record id"),
+        sa.Column("lead_kind", sa.String(16), nullable=False, comment="complaint|tip|risk_lead"),
+        sa.Column("department_code", sa.String(64), nullable=False,
+                  comment="competent department, or the provincial queue"),
+        sa.Column("routed", sa.Boolean(), nullable=False, comment="false: provincial queue"),
+        sa.Column("division_code", sa.String(12)),
+        sa.Column("field_code", sa.String(8), comment="投诉举报问题类型 or 风险预警领域"),
+        sa.Column("rule_index", sa.Integer()),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("received_at", _timestamp()),
+        sa.Column("deadline", _timestamp()),
+        sa.Column("batch_id", sa.String(13), nullable=False, comment="the batch that loaded it"),
+        sa.Column("routed_at", _timestamp(), nullable=False),
+        sa.PrimaryKeyConstraint("dataset", "lead_id", name="pk_lead_routing"),
+        sa.Index("ix_lead_routing_department", "department_code"),
+        schema=AUDIT,
+        comment="one row per national lead: the department it was routed to and why",
+    )
+    sa.Table(
+        "joint_task", metadata,
+        sa.Column("task_no", sa.String(64), primary_key=True),
+        sa.Column("task_name", sa.Text()),
+        sa.Column("status", sa.String(16)),
+        sa.Column("start_date", sa.String(32)),
+        sa.Column("matter_code", sa.String(64)),
+        sa.Column("region_code", sa.String(12)),
+        sa.Column("info", _json(), nullable=False, comment="taskInfo as parsed"),
+        sa.Column("message", sa.Text(), nullable=False, comment="the XML as received"),
+        sa.Column("published_at", sa.String(40)),
+        sa.Column("pulled_at", _timestamp(), nullable=False),
+        schema=AUDIT,
+        comment="联合监管 task messages from the national system",
+    )
+    sa.Table(
+        "joint_task_part", metadata,
+        sa.Column("task_no", sa.String(64), nullable=False),
+        sa.Column("unit_no", sa.String(64), nullable=False, comment="联合部门 USCC"),
+        sa.Column("unit_name", sa.String(200), nullable=False),
+        sa.Column("department_code", sa.String(64), comment="null: no department file"),
+        sa.Column("feedback_status", sa.String(12), nullable=False, server_default="open",
+                  comment="open | acknowledged | rejected"),
+        sa.Column("fed_back_at", _timestamp(), comment="when the platform acknowledged it"),
+        sa.Column("receipt", sa.String(128), comment="回执 of the feedback"),
+        sa.Column("feedback_error", sa.Text(), comment="the platform's codes and reasons"),
+        sa.PrimaryKeyConstraint("task_no", "unit_no", name="pk_joint_task_part"),
+        schema=AUDIT,
+        comment="a participating department's part of a joint-supervision task",
+    )
+
+
 MESSAGE_STATUSES = ("pending", "acknowledged", "rejected", "withheld")
 
 
@@ -397,6 +453,7 @@ def _fill(md: sa.MetaData, specs: list[DataSetSpec]) -> sa.MetaData:
         _add_dataset(md, spec)
     _add_quarantine(md)
     _add_audit(md)
+    _add_leads(md)
     _add_delivery(md)
     return md
 

@@ -40,6 +40,8 @@ def _trace(args: argparse.Namespace) -> int:
             if trail.current:
                 refs.add(trail.current["source_ref"])
             _print_actions(console, actions_on(engine, refs))
+            if trail.dataset in ("complaint", "risk_lead", "lead_disposition"):
+                _print_routing(console, engine, trail.business_key[0])
     finally:
         engine.dispose()
     return 0
@@ -57,6 +59,16 @@ def _print_actions(console, actions: list[dict]) -> None:
         grid.add_row(str(action["at"]), action["actor"], action["action"],
                      json.dumps(action["detail"], ensure_ascii=False, sort_keys=True))
     console.print(grid)
+
+
+def _print_routing(console, engine, lead_id: str) -> None:
+    """Where a national lead was routed and why (audit.lead_routing)."""
+    from huiju.leads import routing_of
+
+    for row in routing_of(engine, str(lead_id)):
+        where = "routed to" if row["routed"] else "provincial queue"
+        console.print(f"routing: {where} {row['department_code']} — {row['reason']}; "
+                      f"deadline {row['deadline']}, routed {row['routed_at']}", highlight=False)
 
 
 def _print(console, trail) -> None:

@@ -22,6 +22,7 @@ import os
 import socket
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -45,6 +46,7 @@ def configure_environment(home: Path) -> None:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
     })
     os.environ.setdefault("HUIJU_DEPARTMENTS_DIR", str(REPO / "departments"))
+    os.environ.setdefault("HUIJU_LEAD_ROUTING", str(REPO / "config" / "lead_routing.yaml"))
 
 
 def fingerprint(engine: sa.Engine) -> str:
@@ -158,6 +160,55 @@ def deliver_to_simulator(console, engine: sa.Engine) -> bool:
     return delivered and not any(figures.get("pending") for figures in counts.values())
 
 
+@contextmanager
+def national_feed(console):
+    """The national system's lead feed for steps 3–4 (same seed as step 5's simulator, no new
+    leads over time, so the rerun finds nothing new): GS-HLWJG pulls it, huiju_leads routes."""
+    import secrets
+
+    from huiju.demo.legacy import NATIONAL_SEED
+    from simulator.process import simulator_process
+
+    token = secrets.token_urlsafe(16)
+    with simulator_process(token=token, args=["--seed", str(NATIONAL_SEED), "--fault-rate",
+                                              str(FAULT_RATE), "--leads-per-minute", "0",
+                                              "--slow-seconds", "0.5"]) as url:
+        console.print(f"  national lead feed at {url} (faults {FAULT_RATE:.0%})")
+        os.environ["HUIJU_PLATFORM_NATIONAL_URL"] = url
+        os.environ["HUIJU_PLATFORM_NATIONAL_TOKEN"] = token
+        yield url
+
+
+def leads_summary(console, engine: sa.Engine) -> None:
+    """Where the national leads went, and the dispositions the national system acknowledged."""
+    from rich.table import Table
+
+    from huiju.leads import leads
+    from warehouse.tables import DELIVERY, table
+
+    per: dict[str, list[int]] = {}
+    for lead in leads(engine, open_only=False):
+        counts = per.setdefault(lead.department_code, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += lead.progress_status == "4"
+        counts[2] += lead.overdue
+    grid = Table("department", "leads", "closed", "open overdue", title_justify="left",
+                 title="National leads by competent department (GS-HLWJG: provincial queue)")
+    for department, (total, closed, late) in sorted(per.items()):
+        grid.add_row(department, str(total), str(closed), str(late))
+    console.print(grid)
+    outbox = table(DELIVERY, "outbox")
+    with engine.connect() as conn:
+        sent = conn.execute(sa.select(outbox.c.record_id, outbox.c.status, outbox.c.receipt)
+                            .where(outbox.c.dataset == "lead_disposition")
+                            .order_by(outbox.c.message_id)).all()
+    for record_id, status, receipt in sent:
+        console.print(f"  disposition of {record_id} → national: {status}"
+                      + (f", 回执 {receipt}" if receipt else ""))
+    console.print("(`huiju leads list --department GS-SCJG [--overdue]` shows each lead's "
+                  "deadline; `huiju trace <lead id> --dataset complaint` its routing)")
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
@@ -209,7 +260,7 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
                       "or pick another with `huiju demo --http-port N`")
         return 2
     with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN, port=http_port,
-                          updated_field="UPDATED_AT"):
+                          updated_field="UPDATED_AT"), national_feed(console):
         first = run_dags(console, "run 1")
         summary = batch_summary(engine, first)
         after_first = fingerprint(engine)
@@ -228,6 +279,7 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
     console.print(f"completeness (`huiju verify`): {sentence}")
     console.print("5/5 delivering to the platforms through injected faults …")
     delivered = deliver_to_simulator(console, engine)
+    leads_summary(console, engine)
     console.print("Quality output: quarantined records with rule, field and reason (中文/English)"
                   f" in {mask_url(settings.warehouse_url)} → quarantine.record; "
                   "`huiju quarantine list` prints them per department; batches and counts in "

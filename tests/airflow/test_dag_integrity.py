@@ -42,7 +42,11 @@ def test_every_dag_imports_without_error_or_warning(repo_dagbag):
     assert bag.dag_warnings == set()  # e.g. a task in a pool the manifest does not declare
     deliveries = [f"huiju_deliver_{p}" for p in ("national", "gsxt", "creditchina")]
     assert sorted(bag.dag_ids) == sorted([*(entry["dag_id"] for entry in _manifest()),
-                                          *deliveries])
+                                          *deliveries, "huiju_leads"])
+    leads = bag.dags["huiju_leads"]  # issue 13: follows the lead assets, routes, feeds back
+    assert [t.task_id for t in leads.tasks] == ["tasks_and_routing", "joint_feedback"]
+    assert {a.uri for a in leads.timetable.asset_condition.objects} == {
+        "huiju://warehouse/core/complaint", "huiju://warehouse/core/risk_lead"}
     assert bag.dag_ids, "the manifest declares no department"
 
 

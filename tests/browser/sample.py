@@ -8,10 +8,10 @@ and source references that appear nowhere in A's data, so any B string on an A p
 from __future__ import annotations
 
 import sqlalchemy as sa
-from warehouse.synthetic import load_request, standard_frame
 
 from reports.users import add_user
 from warehouse.load import load_batch
+from warehouse.testing.synthetic import load_request, standard_frame
 
 A, B = "620000-DEPTA", "620100-DEPTB"
 PASSWORD = "correct horse battery"

@@ -20,7 +20,7 @@ SHAPES = Path(__file__).resolve().parents[2] / "schemas" / "platforms"
 
 
 def penalties(ids, **kwargs) -> pd.DataFrame:
-    """Penalty rows the platforms accept (``warehouse.synthetic.deliverable_penalties``)."""
+    """Penalty rows the platforms accept (``warehouse.testing.synthetic.deliverable_penalties``)."""
     return deliverable_penalties(ids, **kwargs)
 
 

@@ -72,6 +72,7 @@ def source_counts(home: LegacyHome) -> dict[tuple[str, str], int]:
         ("GS-SCJG", "penalty"): table_count("行政处罚案件"),
         ("GS-SCJG", "inspection"): table_count("检查记录"),
         ("GS-SCJG", "enterprise"): table_count("企业基本信息"),
+        ("GS-SCJG", "lead_disposition"): table_count("线索处置"),
         ("LZ-SJJ", "site"): csv_lines("水库名录_*.csv"),
         ("LZ-SJJ", "inspection"): csv_lines("水库检查_*.csv"),
         ("GS-YJJ", "drug"): sheet_rows("药品生产许可_202411.xlsx"),
@@ -121,6 +122,7 @@ def expected_quarantine(home: LegacyHome) -> dict[tuple[str, str], dict[str, set
         },
         ("GS-SCJG", "enterprise"): {
             f"企业基本信息#主体身份代码={BAD_USCC_ENTERPRISE}": {"06-USCC-enterprise.uscc"}},
+        ("GS-SCJG", "lead_disposition"): {},   # dispositions of national leads: all clean
         ("LZ-SJJ", "site"): {f"水库名录_202411.csv:line {ragged_line}": {"01-PARSE-row"}},
         ("LZ-SJJ", "inspection"): {"水库检查_202411.csv:line 6": {
             "10-DATE-inspection.check_date"}},                                   # row 5

@@ -51,8 +51,10 @@ def test_sample_departments_validate():
     result = check_departments(SAMPLES)
     assert result.problems == []
     codes = {d.code: d for d in result.departments}
-    assert set(codes) == {"GS-SCJG", "LZ-SJJ", "GS-YJJ"}
-    assert codes["GS-SCJG"].datasets() == ["enterprise", "inspection", "penalty"]
+    assert set(codes) == {"GS-SCJG", "LZ-SJJ", "GS-YJJ", "GS-HLWJG"}
+    assert codes["GS-SCJG"].datasets() == ["enterprise", "inspection", "lead_disposition",
+                                           "penalty"]
+    assert codes["GS-HLWJG"].datasets() == ["complaint", "risk_lead"]  # the national feed
     assert codes["LZ-SJJ"].datasets() == ["inspection", "site"]
     assert codes["GS-YJJ"].datasets() == ["drug", "license", "penalty"]
     kinds = {s.kind for d in result.departments for s in d.sources}
@@ -83,10 +85,10 @@ def test_sample_secrets_are_env_var_names():
     for department in load_departments(SAMPLES):
         for _, feed in department.feeds():
             config = feed.connector_config
-            for name in ("url_secret", "token_secret"):
+            for name in ("url_secret", "token_secret", "base_url_secret"):
                 value = getattr(config, name, None)
-                if value:
-                    assert value.startswith("HUIJU_SRC_"), value
+                if value:  # the national feed uses the national platform's own names
+                    assert value.startswith(("HUIJU_SRC_", "HUIJU_PLATFORM_NATIONAL_")), value
 
 
 def test_thresholds_fall_back_to_default_then_to_none():
@@ -356,7 +358,7 @@ def test_config_check_ok(capsys):
     for text in ("GS-SCJG", "甘肃省市场监督管理局", "case_db [sql]",
                  "penalty, inspection, enterprise", "LZ-SJJ", "@daily", "GS-YJJ",
                  "license_api [http]", "30 3 * * 1-5",
-                 "3 department file(s)"):
+                 "4 department file(s)"):
         assert text in out
 
 

@@ -44,6 +44,7 @@ ORDER: dict[str, str | None] = {
     "random_check_result": None,
     "complaint": None,
     "risk_lead": None,
+    "lead_disposition": None,  # what goes back on a lead (issue 13), Huiju's own declaration
     "supervision_news": None,
     "exposure": None,
 }

@@ -99,5 +99,5 @@ def test_every_table_creates_on_embedded_sqlite():
     for spec in datasets():
         assert {spec.name, spec.name + "_history"} <= set(inspector.get_table_names(CORE))
     assert inspector.get_table_names("audit") == sorted(
-        ["action", "app_user", "batch", "cursor_state", "department_reader", "reconciliation",
-         "run"])
+        ["action", "app_user", "batch", "cursor_state", "department_reader", "joint_task",
+         "joint_task_part", "lead_routing", "reconciliation", "run"])

@@ -16,12 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from huiju.demo.legacy.common import API_TOKEN, SEED, LegacySources, _Faker
-from huiju.demo.legacy.gs_scjg import case_database
+from huiju.demo.legacy.gs_scjg import NATIONAL_SEED, case_database
 from huiju.demo.legacy.gs_yjj import drug_excel_drop, license_records
 from huiju.demo.legacy.lz_sjj import water_csv_drop
 from schemas.rules.divisions import counties
 
-__all__ = ["API_TOKEN", "LegacySources", "build"]
+__all__ = ["API_TOKEN", "NATIONAL_SEED", "LegacySources", "build"]
 
 
 def build(home: Path, *, http_port: int = 8765) -> LegacySources:

@@ -282,7 +282,10 @@ def case_database(path: Path, fake: _Faker, names: dict[str, str], sources: Lega
         "row 89: operation 删除 of a case never loaded (counted, nothing to close)",
     ]
 
+    dispositions = _lead_dispositions(agency)
     with sqlite3.connect(path) as conn:
+        _create(conn, "线索处置", DISPOSITION_COLUMNS, "线索编号")
+        _insert(conn, "线索处置", DISPOSITION_COLUMNS, dispositions)
         _create(conn, "行政处罚案件", PENALTY_COLUMNS, "案件编号")
         _create(conn, "检查记录", INSPECTION_COLUMNS, "检查编号")
         _create(conn, "企业基本信息", ENTERPRISE_COLUMNS, "主体身份代码")
@@ -291,3 +294,36 @@ def case_database(path: Path, fake: _Faker, names: dict[str, str], sources: Lega
         _insert(conn, "企业基本信息", ENTERPRISE_COLUMNS, enterprises)
     conn.close()
     sources.files.append(path)
+
+
+# The national leads the demo's simulator serves (its --seed): the bureau records its
+# dispositions of the first ones routed to it in its case database (issue 13).
+NATIONAL_SEED = 1
+DISPOSITION_COLUMNS = ("线索编号", "线索类型", "进展状态", "核查情况", "处置部门", "处置部门代码",
+                       "处置结果", "处置日期", "更新时间")
+
+
+def _lead_dispositions(agency_uscc: str) -> list[dict]:
+    """Dispositions of the first three seeded leads config/lead_routing.yaml sends GS-SCJG:
+    two closed (结案), one still being handled."""
+    from huiju.routing import load_routing, route
+    from simulator.leads import make_lead
+
+    repo = Path(__file__).resolve().parents[3]
+    table = load_routing(repo / "config" / "lead_routing.yaml",
+                         departments_dir=repo / "departments")
+    mine = [lead for lead in (make_lead(NATIONAL_SEED, n) for n in range(1, 21))
+            if route(table, lead["lead_type"], lead["record"]).department_code == "GS-SCJG"]
+    kinds = {"complaint": "投诉举报", "risk_lead": "风险预警"}
+    rows = []
+    for number, lead in enumerate(mine[:3]):
+        closed = number < 2
+        rows.append({"线索编号": lead["lead_id"], "线索类型": kinds[lead["lead_type"]],
+                     "进展状态": "结案" if closed else "正常处理中",
+                     "核查情况": "经现场核查，反映问题属实" if closed else "已派员核查",
+                     "处置部门": "甘肃省市场监督管理局" if closed else None,
+                     "处置部门代码": agency_uscc if closed else None,
+                     "处置结果": "责令限期整改并予以警告" if closed else None,
+                     "处置日期": "2026-11-15" if closed else None,
+                     "更新时间": f"2026-11-15 1{number}:00:00"})
+    return rows
