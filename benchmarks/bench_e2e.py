@@ -162,7 +162,8 @@ def _faults(i: int) -> str | None:
 
 def _tsv_rows(start: int, count: int, seed: int):
     """Penalty rows ``start`` .. ``start + count - 1`` as TSV lines (``\\N`` for NULL)."""
-    from huiju.demo.legacy import ITEM_CODES, _Faker
+    from huiju.demo.legacy.common import _Faker
+    from huiju.demo.legacy.gs_scjg import ITEM_CODES
     from schemas.rules.divisions import counties
 
     fake = _Faker(seed)
