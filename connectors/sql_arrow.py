@@ -96,7 +96,10 @@ class ArrowSqlSource:
         if backend not in ("mysql", "mariadb", "postgresql"):
             raise ConnectorError(f"{self.config.ref_name}: the Arrow extract reads MySQL and "
                                  f"PostgreSQL, not {backend}")
-        stmt = self._rows._statement(state)
+        if self._rows._text_cursor():
+            raise ConnectorError(f"{self.config.ref_name}: the Arrow extract reads typed cursor "
+                                 "columns only; a text cursor column is parsed by SqlSource")
+        stmt = self._rows._statement(state, text_cursor=False)
         try:
             plan = self._plan(engine, stmt, backend)
             select = stmt.with_only_columns(*(expression for _, expression, _ in plan),

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from connectors.base import ConnectorError
 from connectors.sql import SqlSource, SqlSourceConfig
 from connectors.sql_arrow import ArrowSqlSource
-from huiju.mapping import _as_text, _hashes, _records
+from huiju.canonical import canonical_records as _records
+from huiju.canonical import legacy_text as _as_text
+from huiju.canonical import record_hashes as _hashes
 
 pytest.importorskip("connectorx")  # imported by ArrowSqlSource.read, not at import
 
@@ -97,6 +99,10 @@ def _texts(table: pa.Table) -> dict[str, list]:
     return {name: _as_text(table.column(name)).tolist() for name in table.column_names}
 
 
+def _without_seen(cursor: dict | None) -> dict | None:
+    return None if cursor is None else {k: v for k, v in cursor.items() if k != "seen"}
+
+
 def _assert_same(url: str, **overrides) -> None:
     values = {"url_secret": "HUIJU_TEST_SQL_URL", "table": "类型表", "primary_key": ["编号"],
               "cursor_column": "更新时间", "batch_size": 2}
@@ -109,13 +115,18 @@ def _assert_same(url: str, **overrides) -> None:
     for mine, theirs in zip(arrow, driver, strict=True):
         assert mine.table.column_names == theirs.table.column_names
         assert mine.refs == theirs.refs
-        assert mine.cursor == theirs.cursor
+        # SqlSource also records the row hashes of rows tied at the boundary ("seen", exact
+        # resume); the Arrow reader resumes strictly after, as SqlSource did before: not wired
+        # in until it does the same (connectors/README.md)
+        assert mine.cursor == _without_seen(theirs.cursor)
         # column by column first, so a difference names its column and values
         assert _texts(mine.table) == _texts(theirs.table)
         assert _hashes_of(mine.table) == _hashes_of(theirs.table)
-    # each reader resumes the other's cursor
-    after_first = _read(ArrowSqlSource(config, url=url), driver[0].cursor)
-    again = _read(SqlSource(config, url=url), driver[0].cursor)
+    # each reader resumes the other's cursor (the strict form both understand; the Arrow
+    # reader does not yet drop the "seen" tied rows an inclusive resume reads again)
+    strict = _without_seen(driver[0].cursor)
+    after_first = _read(ArrowSqlSource(config, url=url), strict)
+    again = _read(SqlSource(config, url=url), strict)
     assert [r for b in after_first for r in b.refs] == [r for b in again for r in b.refs]
 
 
