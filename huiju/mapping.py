@@ -57,6 +57,7 @@ from schemas.rules.convert import (
 )
 from schemas.rules.dates import parse_dates
 from schemas.rules.id_card import id15_to_18
+from schemas.rules.spreadsheet import date_damage
 from schemas.rules.text import normalise_code
 
 if TYPE_CHECKING:
@@ -312,6 +313,7 @@ def _convert(field: FieldSpec, rule: FieldMapping, values: pd.Series) -> tuple[
         converted = converted.astype("datetime64[s]")
         problems.append((np.asarray(bad, dtype=bool), "DATE", "10", f"{label}无法识别为日期",
                          f"{field.name} is not a recognisable date"))
+        problems.append(_year_as_date(translated, bad, label, field.name))
     elif kind is FieldType.DATETIME:
         converted, bad = to_datetime(translated, None)
         problems.append((bad, "DATETIME", "10", f"{label}无法识别为日期时间",
@@ -340,6 +342,18 @@ def _convert(field: FieldSpec, rule: FieldMapping, values: pd.Series) -> tuple[
     else:  # names, document numbers, free text: kept as written
         converted = translated
     return converted.reset_index(drop=True).astype(frame_dtype(field)), problems
+
+
+def _year_as_date(text: pd.Series, bad, label: str, name: str) -> ValueProblem:
+    """A year (or year.month) where a date belongs: Excel reads ``2021`` as day 2021 of its
+    calendar (1905-07-13), so the date "parses" — and is wrong. Told to the clerk as such."""
+    mask = date_damage(text).to_numpy(dtype=bool) & ~np.asarray(bad, dtype=bool)
+    return (mask, "DATEYEAR", "10",
+            f"{label}只填了年份（或年月）：表格会把这个数字当成日期序号（如2021会变成1905-07-13）。"
+            "请填写完整日期（如2021-03-26），并把这一列设置为“日期”或“文本”格式后重新导出",
+            f"{name} holds only a year (or year.month): a spreadsheet reads such a number as "
+            "a day count (2021 becomes 1905-07-13). Enter the full date (e.g. 2021-03-26), "
+            "format the column as Date or Text and export again")
 
 
 def _map_field(field: FieldSpec, rule: FieldMapping, texts: dict[str, pd.Series],
