@@ -4,14 +4,17 @@ page, offset, cursor token and ``next`` link — against the local HTTP test ser
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from connectors.base import ConnectorError
 from connectors.http import HttpSource, HttpSourceConfig
 from connectors.registry import kind
 from connectors.testing.http_source import HttpSourceServer
+from huiju.departments import DepartmentConfigError, load_department
 
 TOKEN = "t0ken-Very-S3cret"
 API_KEY = "key-Sh0uld-N3ver-Show"
@@ -128,3 +131,31 @@ def test_exactly_one_address_and_the_registry_validates_it() -> None:
     assert "url_secret" in HttpSourceConfig.model_fields
     for name in ("url_secret", "path", "header_secrets", "next_link_path", "pagination"):
         assert HttpSourceConfig.model_fields[name].description, name
+
+
+def _department(tmp_path, header_secret: str = "HUIJU_SRC_GS_YJJ_API_KEY"):
+    samples = Path(__file__).resolve().parents[2] / "departments"
+    raw = yaml.safe_load((samples / "gs_yjj.yaml").read_text(encoding="utf-8"))
+    api = next(s for s in raw["sources"] if s["id"] == "license_api")
+    api["connection"] = {"url_secret": "HUIJU_SRC_GS_YJJ_API_URL",
+                         "token_secret": "HUIJU_SRC_GS_YJJ_API_TOKEN",
+                         "header_secrets": {"X-Api-Key": header_secret}}
+    extract = api["feeds"][0]["extract"]
+    del extract["url"]
+    extract.update(path="/records", pagination="next", next_link_path="data.next")
+    drop = next(s for s in raw["sources"] if s["id"] == "excel_drop")
+    drop["feeds"][1]["extract"]["sheets"] = "*半年"
+    path = tmp_path / "gs_yjj.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return load_department(path)
+
+
+def test_a_department_file_names_the_address_and_headers_by_secret(tmp_path) -> None:
+    department = _department(tmp_path)
+    configs = {feed.dataset: feed.connector_config for _, feed in department.feeds()}
+    assert configs["license"].url is None
+    assert configs["license"].url_secret == "HUIJU_SRC_GS_YJJ_API_URL"
+    assert configs["license"].header_secrets == {"X-Api-Key": "HUIJU_SRC_GS_YJJ_API_KEY"}
+    assert configs["penalty"].sheets == "*半年"
+    with pytest.raises(DepartmentConfigError, match=r"X-Api-Key.*NAME"):
+        _department(tmp_path, header_secret="sk live: 9f8e7d")
