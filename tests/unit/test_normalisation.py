@@ -121,3 +121,12 @@ def test_lower_case_x_id_gets_the_same_verdict_in_penalty_and_license(tmp_path):
     q = outcome.quarantine
     cert = q[q["field"] == "counterpart_cert_no"]
     assert list(cert["row"]) == [1], q  # the valid lower-case-x ID passes, the broken one not
+
+
+def test_the_data_dictionary_shows_each_fields_normalisation():
+    from schemas.docs import render_dataset
+
+    page = render_dataset(dataset("license"))
+    row = next(line for line in page.splitlines() if line.startswith("| `counterpart_cert_no`"))
+    assert "| identifier |" in row
+    assert "规范化 normalise" in page
