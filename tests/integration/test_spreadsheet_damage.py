@@ -109,3 +109,20 @@ def test_a_year_where_a_date_belongs_is_explained(tmp_path) -> None:
     assert "format the column as Date or Text" in year["message_en"].iloc[0]
     # a real date in the same column is not touched
     assert not ((q["row"] == 0) & (q["field"] == "punish_decision_date")).any()
+
+
+def test_a_day_number_in_a_text_cell_is_read_as_the_date_it_stands_for(tmp_path) -> None:
+    # a date column formatted as text after the dates were typed keeps Excel's day numbers:
+    # unambiguous, so read as the date (45383 = 2024-04-01), not rejected
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    book = openpyxl.Workbook()
+    book.active.append(COLUMNS)
+    row = {**BASE, "结案日期": "45383", "决定日期": "45382"}
+    book.active.append([row[c] for c in COLUMNS])
+    assert book.active["V2"].data_type == "s"   # really a text cell
+    book.save(folder / "行政处罚_2024.xlsx")
+    run, outcome = _quarantine(folder)
+    assert str(run.frame["closing_date"].iloc[0].date()) == "2024-04-01"
+    assert str(run.frame["punish_decision_date"].iloc[0].date()) == "2024-03-31"
+    assert outcome.quarantine.empty, outcome.quarantine
