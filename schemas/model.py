@@ -104,7 +104,10 @@ class FieldSpec(BaseModel):
     @classmethod
     def _default_normalise(cls, data):
         if isinstance(data, dict) and data.get("normalise") is None:
-            data = {**data, "normalise": derived_normalise(data)}
+            try:
+                data = {**data, "normalise": derived_normalise(data)}
+            except ValueError:   # no or an unknown type: the type's own error says so
+                pass
         return data
 
     @field_validator("name")
