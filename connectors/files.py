@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fnmatch
 import hashlib
 import io
 import itertools
@@ -21,7 +22,7 @@ from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.base import Batch, ConnectorError, RowError, lookahead
 
@@ -54,9 +55,21 @@ class FileSourceConfig(BaseModel):
     delimiter: str | None = Field(None, description="CSV delimiter (default , or tab for .tsv)")
     skip_rows: int = Field(0, ge=0, description="instruction rows before the header")
     header_rows: int = Field(1, ge=1, description="header rows, joined with '/' (see README)")
-    sheet: str | int | None = Field(None, description="sheet name or 0-based index; default first")
+    sheet: str | int | None = Field(None, description="sheet name or 0-based index; default "
+                                                       "the first (or give sheets)")
+    sheets: str | list[str | int] | None = Field(
+        None, description="several sheets: a glob pattern of sheet names (e.g. '*半年') or a list "
+                          "of names, 0-based indexes and patterns; the rows of every matched "
+                          "sheet, in workbook order, go into the same batches, each source "
+                          "reference naming its sheet (default: the first sheet)")
     records_path: str | None = Field(None, description="dot path to the list in a .json file")
-    batch_size: int = Field(10_000, gt=0)
+    batch_size: int = Field(10_000, gt=0, description="rows per batch at most")
+
+    @model_validator(mode="after")
+    def _one_sheet_choice(self) -> FileSourceConfig:
+        if self.sheet is not None and self.sheets is not None:
+            raise ValueError("give sheet or sheets, not both")
+        return self
 
     @field_validator("patterns")
     @classmethod
@@ -421,6 +434,30 @@ class FileSource:
         return (lambda: header), records()
 
     # -- Excel --------------------------------------------------------------------------
+    def _sheet_names(self, book) -> list[str]:
+        """The sheets to read, in workbook order: ``sheets`` (names, 0-based indexes or glob
+        patterns), else ``sheet``, else the first sheet."""
+        names = list(book.sheet_names)
+        wanted = self.config.sheets
+        if wanted is None:
+            wanted = [self.config.sheet if self.config.sheet is not None else 0]
+        elif isinstance(wanted, str):
+            wanted = [wanted]
+        chosen: set[str] = set()
+        for item in wanted:
+            if isinstance(item, int):
+                if not 0 <= item < len(names):
+                    raise ConnectorError(f"no sheet number {item} (0-based); the workbook has "
+                                         f"{len(names)}: {', '.join(names)}")
+                chosen.add(names[item])
+                continue
+            found = [n for n in names if n == item or fnmatch.fnmatchcase(n, item)]
+            if not found:
+                raise ConnectorError(f"no sheet named or matching {item!r}; the workbook has: "
+                                     f"{', '.join(names)}")
+            chosen.update(found)
+        return [n for n in names if n in chosen]
+
     def _parse_excel(self, path: Path, data: bytes):
         from python_calamine import CalamineError, CalamineWorkbook
 
@@ -429,28 +466,38 @@ class FileSource:
         except (CalamineError, ValueError, OSError) as error:
             raise _FileRejected(f"cannot read the workbook: {type(error).__name__}: "
                                 f"{error}") from error
-        try:
-            sheet_ref = self.config.sheet if self.config.sheet is not None else 0
-            if isinstance(sheet_ref, int):
-                sheet = book.get_sheet_by_index(sheet_ref)
-            else:
-                sheet = book.get_sheet_by_name(sheet_ref)
-            rows = sheet.to_python(skip_empty_area=False)
-        except (CalamineError, ValueError, OSError, IndexError, KeyError) as error:
-            raise ConnectorError(f"cannot read the workbook: {type(error).__name__}: "
-                                 f"{error}") from error
+        sheet_names = self._sheet_names(book)
+        header: list[str] = []          # the union of the sheets' headers, in order of appearance
+        index: dict[str, int] = {}
         first = self.config.skip_rows + self.config.header_rows
-        header = _header([[cell_to_str(c) or "" for c in r]
-                          for r in rows[self.config.skip_rows:first]])
-        label = f"{path.name}:sheet {sheet.name}"
+
+        def sheet_rows(name: str) -> list:
+            try:   # one sheet in memory at a time
+                return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except (CalamineError, ValueError, OSError, IndexError, KeyError) as error:
+                raise ConnectorError(f"cannot read sheet {name!r}: {type(error).__name__}: "
+                                     f"{error}") from error
 
         def records() -> Iterator[Record]:
-            for number, row in enumerate(rows[first:], start=first + 1):
-                values = [cell_to_str(c) for c in row]
-                if not any(values):
-                    continue
-                values = (values + [""] * len(header))[:len(header)]
-                yield "row", f"{label} row {number}", values
+            for name in sheet_names:
+                rows = sheet_rows(name)
+                own = _header([[cell_to_str(c) or "" for c in r]
+                               for r in rows[self.config.skip_rows:first]])
+                for column in own:
+                    if column not in index:
+                        index[column] = len(header)
+                        header.append(column)
+                positions = [index[column] for column in own]
+                label = f"{path.name}:sheet {name}"
+                for number, row in enumerate(rows[first:], start=first + 1):
+                    values = [cell_to_str(c) for c in row]
+                    if not any(values):
+                        continue
+                    values = (values + [""] * len(own))[:len(own)]
+                    out: list[str | None] = [None] * len(header)
+                    for position, value in zip(positions, values, strict=True):
+                        out[position] = value
+                    yield "row", f"{label} row {number}", out
 
         return (lambda: header), records()
 

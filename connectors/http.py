@@ -1,19 +1,22 @@
-"""HTTP sources: paginated JSON APIs (page, offset or cursor pagination), token auth from a
-secret, retries with exponential backoff (honouring Retry-After), a client-side rate limit and
-incremental reads through an ``updated_since`` parameter. See README.md, "HTTP"."""
+"""HTTP sources: paginated JSON APIs (page, offset, cursor or ``next``-link pagination); the
+base URL, the token and any other header may come from secrets; retries with exponential
+backoff (honouring Retry-After), a client-side rate limit and incremental reads through an
+``updated_since`` parameter. See README.md, "HTTP"."""
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
 
 import pyarrow as pa
 import requests
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base import Batch, ConnectorError, RowError, mask_url, resolve_secret, scrub
 from connectors.files import cell_to_str
@@ -21,6 +24,7 @@ from connectors.files import cell_to_str
 __all__ = ["HttpSource", "HttpSourceConfig", "json_path"]
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^\"')]+)")
 
 
 class HttpSourceConfig(BaseModel):
@@ -28,22 +32,37 @@ class HttpSourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="endpoint URL (no credentials in it)")
+    url: str | None = Field(None, description="endpoint URL (no credentials in it); or give "
+                                              "url_secret")
+    url_secret: str | None = Field(None, description="NAME of the env var/Airflow conn holding "
+                                                     "the API's base URL (resolved when read; "
+                                                     "errors name the secret, never the URL)")
+    path: str = Field("", description="appended to the base URL of url_secret (or to url), "
+                                      "e.g. /records")
+    header_secrets: dict[str, str] = Field(default_factory=dict, description="extra request "
+                                           "headers: header name → NAME of the secret holding "
+                                           "its value (e.g. X-Api-Key)")
     name: str | None = Field(None, description="endpoint name in refs; default the URL path")
     token_secret: str | None = Field(None, description="NAME of the env var/Airflow conn with "
                                                        "the token")
     auth_header: str = "Authorization"
     auth_scheme: str = Field("Bearer", description="prefix before the token; '' for none")
     params: dict[str, str] = Field(default_factory=dict, description="fixed query parameters")
-    pagination: Literal["page", "offset", "cursor"] = "page"
-    page_param: str = "page"
-    first_page: int = 1
-    offset_param: str = "offset"
-    size_param: str = "page_size"
-    page_size: int = Field(100, gt=0)
-    cursor_param: str = "cursor"
+    pagination: Literal["page", "offset", "cursor", "next"] = Field(
+        "page", description="page: page number; offset: records skipped; cursor: a token "
+                            "from each answer (next_cursor_path) sent back as cursor_param; "
+                            "next: follow the URL each answer gives at next_link_path")
+    page_param: str = Field("page", description="query parameter of the page number (page)")
+    first_page: int = Field(1, description="number of the first page (page)")
+    offset_param: str = Field("offset", description="query parameter of the offset (offset)")
+    size_param: str = Field("page_size", description="query parameter of the page size")
+    page_size: int = Field(100, gt=0, description="records asked for per page")
+    cursor_param: str = Field("cursor", description="query parameter of the cursor (cursor)")
     records_path: str = Field("data", description="dot path to the list of records")
     next_cursor_path: str = Field("next_cursor", description="dot path to the next cursor")
+    next_link_path: str = Field("next", description="dot path to the next page's URL (next); "
+                                                    "absolute or relative to the endpoint, "
+                                                    "on the endpoint's host")
     id_field: str | None = Field(None, description="record field used in refs")
     updated_since_param: str | None = Field(None, description="query parameter for increments")
     updated_field: str | None = Field(None, description="record field giving its update time")
@@ -54,9 +73,6 @@ class HttpSourceConfig(BaseModel):
     rate_limit: float | None = Field(None, gt=0, description="requests per second at most")
     max_pages: int | None = Field(1000, gt=0, description="pages read per run at most; the "
                                                           "next run goes on from there")
-    base_url_secret: str | None = Field(
-        None, description="NAME of the env var/Airflow conn holding the base URL; `url` is "
-                          "then a path under it (one file serves test and production)")
     flatten: bool = Field(False, description="nested objects become columns parent.child")
     match: dict[str, str] = Field(
         default_factory=dict,
@@ -65,6 +81,12 @@ class HttpSourceConfig(BaseModel):
     keep_cursor: bool = Field(
         False, description="cursor pagination of an append-only feed: keep the last cursor "
                            "after the final page, so the next run reads only what is new")
+
+    @model_validator(mode="after")
+    def _one_address(self) -> HttpSourceConfig:
+        if (self.url is None) == (self.url_secret is None):
+            raise ValueError("give exactly one of url and url_secret")
+        return self
 
 
 def json_path(document: Any, path: str) -> Any:
@@ -87,38 +109,77 @@ class HttpSource:
     """
 
     def __init__(self, config: HttpSourceConfig, token: str | None = None,
-                 session: requests.Session | None = None) -> None:
-        """``token`` bypasses secret resolution (tests, tools)."""
+                 session: requests.Session | None = None, base_url: str | None = None) -> None:
+        """``token`` and ``base_url`` bypass secret resolution (tests, tools)."""
         self.config = config
         self._token = token
+        self._base = base_url
+        self._extra: dict[str, str] | None = None
+        # every resolved secret value (and the secret host's name): scrubbed from each message
+        self._secrets: list[str | None] = [token]
         self._session = session or requests.Session()
         self._last_request = 0.0
         self.requests_sent = 0
 
     @property
     def _name(self) -> str:
-        if self.config.name:
-            return self.config.name
-        return requests.utils.urlparse(self.config.url).path or self.config.url
-
-    @property
-    def _url(self) -> str:
         cfg = self.config
-        if not cfg.base_url_secret:
-            return cfg.url
-        return resolve_secret(cfg.base_url_secret).rstrip("/") + "/" + cfg.url.lstrip("/")
+        if cfg.name:
+            return cfg.name
+        if cfg.url is not None:
+            return urlsplit(cfg.url).path or cfg.url
+        return cfg.path or str(cfg.url_secret)
+
+    def _endpoint(self) -> str:
+        """The endpoint URL: ``url`` or the base URL of ``url_secret``, plus ``path``."""
+        cfg = self.config
+        base = cfg.url
+        if base is None:
+            if self._base is None:
+                self._base = resolve_secret(str(cfg.url_secret))
+            base = self._base
+            parts = urlsplit(base)
+            self._secrets += [base, parts.netloc, parts.hostname]
+        if not cfg.path:
+            return base
+        return base.rstrip("/") + "/" + cfg.path.lstrip("/")
+
+    def _network_problem(self, error: Exception) -> str:
+        """A failed connection in words; for a secret address only the cause (requests' text
+        spells out the host and port, which are part of the secret)."""
+        if self.config.url is not None:
+            return f"{type(error).__name__}: {error}"
+        cause = _ERRNO.search(str(error))
+        return f"{type(error).__name__}: {cause.group(1) if cause else 'cannot connect'}"
+
+    def _shown(self) -> str:
+        """The endpoint as messages show it: the masked URL, or the secret's name."""
+        cfg = self.config
+        if cfg.url is not None:
+            return mask_url(cfg.url + (cfg.path or ""))
+        return f"URL from secret {cfg.url_secret!r}{cfg.path}"
 
     def _headers(self) -> dict[str, str]:
-        token = self._token
-        if token is None and self.config.token_secret:
-            token = self._token = resolve_secret(self.config.token_secret)
-        if not token:
-            return {}
-        scheme = f"{self.config.auth_scheme} " if self.config.auth_scheme else ""
-        return {self.config.auth_header: scheme + token}
-
-    def _get(self, params: dict[str, Any]) -> Any:
         cfg = self.config
+        if self._extra is None:   # resolved once, late (on the first request)
+            self._extra = {header: resolve_secret(secret)
+                           for header, secret in cfg.header_secrets.items()}
+            self._secrets += self._extra.values()
+        headers = dict(self._extra)
+        token = self._token
+        if token is None and cfg.token_secret:
+            token = self._token = resolve_secret(cfg.token_secret)
+            self._secrets.append(token)
+        if token:
+            scheme = f"{cfg.auth_scheme} " if cfg.auth_scheme else ""
+            headers[cfg.auth_header] = scheme + token
+        return headers
+
+    def _get(self, params: dict[str, Any], link: str | None = None) -> Any:
+        """GET the endpoint with ``params`` (or a ``next`` ``link`` as given) and parse JSON."""
+        cfg = self.config
+        url = self._endpoint() if link is None else link
+        query = {**cfg.params, **params} if link is None else None
         headers = self._headers()
         for attempt in range(cfg.max_retries + 1):
             if cfg.rate_limit:
@@ -129,10 +190,10 @@ class HttpSource:
             self.requests_sent += 1
             delay = min(cfg.backoff * 2**attempt, cfg.max_backoff)
             try:
-                response = self._session.get(self._url, params={**cfg.params, **params},
-                                             headers=headers, timeout=cfg.timeout)
+                response = self._session.get(url, params=query, headers=headers,
+                                             timeout=cfg.timeout)
             except (requests.ConnectionError, requests.Timeout) as error:
-                problem = f"{type(error).__name__}: {error}"
+                problem = self._network_problem(error)
             else:
                 if response.status_code in (401, 403):
                     raise self._error(f"authentication refused (HTTP {response.status_code}); "
@@ -154,8 +215,8 @@ class HttpSource:
         raise AssertionError("unreachable")
 
     def _error(self, message: str) -> ConnectorError:
-        return ConnectorError(scrub(f"{self._name} ({mask_url(self.config.url)}): {message}",
-                                    [self._token]))
+        return ConnectorError(scrub(f"{self._name} ({self._shown()}): {message}",
+                                    sorted(filter(None, self._secrets), key=len, reverse=True)))
 
     def check(self) -> None:
         """Fetch one record; raise ConnectorError when the API cannot be reached or read."""
@@ -178,16 +239,18 @@ class HttpSource:
             params[cfg.updated_since_param] = since
         return params
 
-    def read(self, state: dict | None) -> Iterator[Batch]:  # noqa: C901 - one loop over pages, caps and cursors
+    def read(self, state: dict | None) -> Iterator[Batch]:
         """Yield a batch per page of records updated since the cursor."""
         cfg = self.config
         state = dict(state or {})
         since = state.get("updated_since")
         high = state.get("high_water", since)
-        position = {k: state[k] for k in ("page", "offset", "cursor") if k in state}
+        position = {k: state[k] for k in ("page", "offset", "cursor", "next") if k in state}
         pages, previous = 0, None
         while True:
-            document = self._get(self._page_params(position, since))
+            link = position.get("next")
+            document = self._get(self._page_params(position, since),
+                                 urljoin(self._endpoint(), link) if link else None)
             records = json_path(document, cfg.records_path)
             if records is None:
                 records = []
@@ -214,22 +277,11 @@ class HttpSource:
                           if r.get(cfg.updated_field) is not None]
                 if stamps:
                     high = max([high, *stamps]) if high is not None else max(stamps)
-            next_cursor = json_path(document, cfg.next_cursor_path)
-            last = (len(records) < cfg.page_size if cfg.pagination != "cursor"
-                    else not next_cursor or not records)
-            if cfg.pagination == "cursor" and not last and next_cursor == position.get("cursor"):
-                raise self._error(f"pagination does not advance: {where} names itself as the "
-                                  "next cursor")
+            following, last = self._advance(position, records, document, where)
             capped = not last and cfg.max_pages is not None and pages >= cfg.max_pages
-            asked = position
-            if cfg.pagination == "page":
-                position = {"page": position.get("page", cfg.first_page) + 1}
-            elif cfg.pagination == "offset":
-                position = {"offset": position.get("offset", 0) + len(records)}
-            else:
-                position = {"cursor": next_cursor}
+            asked, position = position, following
             if last and cfg.keep_cursor and cfg.pagination == "cursor":
-                cursor = {"cursor": next_cursor or asked.get("cursor")}
+                cursor = {"cursor": position.get("cursor") or asked.get("cursor")}
             elif last:
                 cursor = {"updated_since": high} if cfg.updated_since_param else None
             else:
@@ -246,10 +298,44 @@ class HttpSource:
             if last or capped:
                 return
 
+    def _advance(self, position: dict, records: list, document: Any,
+                 where: str) -> tuple[dict, bool]:
+        """The position after this page, and whether this page was the last."""
+        cfg = self.config
+        if cfg.pagination == "page":
+            following = {"page": position.get("page", cfg.first_page) + 1}
+            return following, len(records) < cfg.page_size
+        if cfg.pagination == "offset":
+            return {"offset": position.get("offset", 0) + len(records)}, \
+                len(records) < cfg.page_size
+        key, found = (("cursor", json_path(document, cfg.next_cursor_path))
+                      if cfg.pagination == "cursor"
+                      else ("next", json_path(document, cfg.next_link_path)))
+        last = not found or not records
+        if not last and key == "next":
+            found = self._relative_link(str(found))
+        if not last and found == position.get(key):
+            raise self._error(f"pagination does not advance: {where} names itself as the "
+                              f"next {'cursor' if key == 'cursor' else 'page'}")
+        return {key: found}, last
+
+    def _relative_link(self, link: str) -> str:
+        """A ``next`` link as kept in the state: path and query on the endpoint's host.
+
+        A link to another host is refused: the token (and the secret base URL) must never go
+        to a host the department did not name.
+        """
+        endpoint = urlsplit(self._endpoint())
+        target = urlsplit(urljoin(self._endpoint(), link))
+        if (target.scheme, target.netloc) != (endpoint.scheme, endpoint.netloc):
+            raise self._error(f"the next link leads to another host ({target.scheme}://"
+                              f"{target.hostname}); refused, the token is not sent there")
+        return target.path + (f"?{target.query}" if target.query else "")
+
     def _position_param(self) -> str:
         cfg = self.config
         return {"page": cfg.page_param, "offset": cfg.offset_param,
-                "cursor": cfg.cursor_param}[cfg.pagination]
+                "cursor": cfg.cursor_param, "next": cfg.next_link_path}[cfg.pagination]
 
     def _where(self, position: dict) -> str:
         cfg = self.config
@@ -257,6 +343,8 @@ class HttpSource:
             return f"page={position.get('page', cfg.first_page)}"
         if cfg.pagination == "offset":
             return f"offset={position.get('offset', 0)}"
+        if cfg.pagination == "next":
+            return f"next={position.get('next') or '(first page)'}"
         return f"cursor={position.get('cursor') or ''}"
 
     def _batch(self, numbered: list[tuple[int, dict]], where: str, cursor: dict | None,

@@ -16,7 +16,8 @@ import pandas as pd
 
 from expectations.custom import list_counts, present_mask, rule_codes
 from schemas.code_tables import code_table
-from schemas.model import LIST_SEPARATOR, DataSetSpec
+from schemas.model import LIST_SEPARATOR, DataSetSpec, Normalise
+from schemas.rules.spreadsheet import identifier_damage
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -44,9 +45,25 @@ def render(spec: DataSetSpec, meta: dict[str, Any], rows: pd.DataFrame) -> pd.Da
     else:
         zh, en = _multi(kind, meta, spec, rows)
         raw = _pairs(rows, _columns(meta))
+    if kind != "REQUIRED" and (len(fields) == 1 or "rule" in meta):
+        zh, en = _damage(spec_field(spec, fields[0]), rows[fields[0]], zh, en)
     return pd.DataFrame({"message_zh": zh.to_numpy(dtype=object),
                          "message_en": en.to_numpy(dtype=object),
                          "raw_value": raw.to_numpy(dtype=object)}, index=rows.index)
+
+
+def _damage(field, values: pd.Series, zh: pd.Series, en: pd.Series) -> tuple[
+        pd.Series, pd.Series]:
+    """The messages, with what the spreadsheet did to an identifier or code (and how to fix
+    the export) where its value shows it — ``6.20521199703114E+17``, ``…114000``, ``….0``."""
+    if field.normalise not in (Normalise.IDENTIFIER, Normalise.CODE) or values.empty:
+        return zh, en
+    hint_zh, hint_en = identifier_damage(values)
+    found = (hint_zh != "").to_numpy(dtype=bool)
+    if not found.any():
+        return zh, en
+    return (zh.where(~found, zh + "。" + hint_zh),
+            en.where(~found, en + ". " + hint_en))
 
 
 def spec_field(spec: DataSetSpec, name: str):

@@ -418,6 +418,13 @@ def _inline_credentials(node: Any, loc: tuple[str | int, ...]) -> Iterator[tuple
                     yield here, ("must be the NAME of an environment variable or Airflow "
                                  "connection, not the secret itself")
                 continue
+            if lowered.endswith("_secrets") and isinstance(value, Mapping):   # header → NAME
+                for inner, name in value.items():
+                    if not isinstance(name, str) or not SECRET_NAME.match(name):
+                        yield (*here, str(inner)), (
+                            "must be the NAME of an environment variable or Airflow "
+                            "connection, not the secret itself")
+                continue
             if lowered in CREDENTIAL_KEYS and value not in (None, ""):
                 yield here, ("inline credential refused: put it in an environment variable or "
                              "Airflow connection and name it with url_secret / token_secret")

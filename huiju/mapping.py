@@ -11,9 +11,10 @@ Value problems found on the way (a date that does not parse, a legacy code the v
 not know, an amount that is not a number, a row the connector could not read) become
 ``issues`` — the row stays in the frame, and validation quarantines it. Nothing is dropped.
 
-Normalisation follows the domain README: code-like fields (code type, identifier rules,
-exact-length strings, lists of codes) get NFKC + trim; names and document numbers are kept as
-written; dates become ISO dates, amounts exact 元, booleans True/False, lists joined by ",".
+Normalisation is declared with each field (``FieldSpec.normalise``, derived from type and
+rules unless the YAML says): identifiers and codes get NFKC + trim + upper-case; names and
+document numbers are kept as written; dates become ISO dates, amounts exact 元, booleans
+True/False, lists joined by ",".
 Every step is a pandas/pyarrow column operation; the only per-row Python is the sha256 of each
 row's JSON (hashlib has no vectorised form).
 """
@@ -45,7 +46,7 @@ from schemas.frames import (
     SOURCE_REF,
     rule_id,
 )
-from schemas.model import LIST_SEPARATOR, DataSetSpec, FieldSpec, FieldType
+from schemas.model import LIST_SEPARATOR, DataSetSpec, FieldSpec, FieldType, Normalise
 from schemas.rules.amounts import to_yuan
 from schemas.rules.convert import (
     UTC_MICROS,
@@ -56,6 +57,7 @@ from schemas.rules.convert import (
 )
 from schemas.rules.dates import parse_dates
 from schemas.rules.id_card import id15_to_18
+from schemas.rules.spreadsheet import date_damage
 from schemas.rules.text import normalise_code
 
 if TYPE_CHECKING:
@@ -66,10 +68,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-# Rules that make a string field an identifier: normalised like a code.
-IDENTIFIER_RULES = frozenset({"uscc", "id_card", "uscc_or_id_card", "org_code",
-                              "gansu_division_code", "supervise_item_code", "check_list_code",
-                              "batch_id", "operation", "year"})
 # separators of legacy lists: 、，,;； and any space (ideographic and no-break included); the
 # characters are listed, not \\s, because the RE2 \\s of Arrow is ASCII-only
 DEFAULT_SPLIT = "[、，,;；\t\n\r \u3000\u00a0]+"
@@ -111,11 +109,12 @@ def frame_dtype(field: FieldSpec):
 
 
 def is_code_like(field: FieldSpec) -> bool:
-    """Fields normalised with NFKC + trim + upper-case (codes and identifiers, not names)."""
-    return (field.type is FieldType.CODE
-            or bool(IDENTIFIER_RULES.intersection(field.rules))
-            or (field.type is FieldType.STRING and field.exact_length)
-            or (field.type is FieldType.LIST and field.code_table is not None))
+    """Fields normalised with NFKC + trim + upper-case (codes and identifiers, not names).
+
+    Declared with the field (``normalise``), so an identifier is cleaned the same way in every
+    data set whatever rule — or conditional rule — later judges it.
+    """
+    return field.normalise in (Normalise.IDENTIFIER, Normalise.CODE)
 
 
 # --------------------------------------------------------------------------- raw values
@@ -255,6 +254,7 @@ def _to_list(values: pd.Series, rule: FieldMapping, field: FieldSpec) -> tuple[
     if field.code_table:
         parts, unmapped = _translate(parts, rule, field)
         unmapped_rows[parents[unmapped]] = True
+    if is_code_like(field):   # each element of a list of codes or identifiers, the same way
         parts = normalise_code(parts)
     keep = parts.notna().to_numpy(dtype=bool)
     counts = np.bincount(parents[keep], minlength=n)
@@ -313,11 +313,13 @@ def _convert(field: FieldSpec, rule: FieldMapping, values: pd.Series) -> tuple[
         converted = converted.astype("datetime64[s]")
         problems.append((np.asarray(bad, dtype=bool), "DATE", "10", f"{label}无法识别为日期",
                          f"{field.name} is not a recognisable date"))
+        problems.append(_year_as_date(translated, bad, label, field.name))
     elif kind is FieldType.DATETIME:
         converted, bad = to_datetime(translated, None)
         problems.append((bad, "DATETIME", "10", f"{label}无法识别为日期时间",
                          f"{field.name} is not a recognisable timestamp"))
-    elif kind is FieldType.DECIMAL and (rule.unit is not None or field.unit == "元"):
+    elif kind is FieldType.DECIMAL and (rule.unit is not None
+                                        or field.normalise is Normalise.AMOUNT):
         converted, bad = _to_amount(translated, rule, field)
         problems.append((bad, "AMOUNT", "01", f"{label}不是有效金额",
                          f"{field.name} is not a valid amount"))
@@ -340,6 +342,18 @@ def _convert(field: FieldSpec, rule: FieldMapping, values: pd.Series) -> tuple[
     else:  # names, document numbers, free text: kept as written
         converted = translated
     return converted.reset_index(drop=True).astype(frame_dtype(field)), problems
+
+
+def _year_as_date(text: pd.Series, bad, label: str, name: str) -> ValueProblem:
+    """A year (or year.month) where a date belongs: Excel reads ``2021`` as day 2021 of its
+    calendar (1905-07-13), so the date "parses" — and is wrong. Told to the clerk as such."""
+    mask = date_damage(text).to_numpy(dtype=bool) & ~np.asarray(bad, dtype=bool)
+    return (mask, "DATEYEAR", "10",
+            f"{label}只填了年份（或年月）：表格会把这个数字当成日期序号（如2021会变成1905-07-13）。"
+            "请填写完整日期（如2021-03-26），并把这一列设置为“日期”或“文本”格式后重新导出",
+            f"{name} holds only a year (or year.month): a spreadsheet reads such a number as "
+            "a day count (2021 becomes 1905-07-13). Enter the full date (e.g. 2021-03-26), "
+            "format the column as Date or Text and export again")
 
 
 def _map_field(field: FieldSpec, rule: FieldMapping, texts: dict[str, pd.Series],

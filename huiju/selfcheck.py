@@ -25,8 +25,8 @@ from huiju.mapping import map_batches
 from huiju.pipeline import validation_thresholds
 
 # FileSourceConfig options that describe a file's layout, worth keeping from the feed.
-LAYOUT_OPTIONS = ("encoding", "delimiter", "skip_rows", "header_rows", "sheet", "records_path",
-                  "format")
+LAYOUT_OPTIONS = ("encoding", "delimiter", "skip_rows", "header_rows", "sheet", "sheets",
+                  "records_path", "format")
 
 
 @dataclass

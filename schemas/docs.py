@@ -159,13 +159,14 @@ def render_code_tables(specs: Iterable[DataSetSpec]) -> str:
 
 def _field_table(fields: Iterable[FieldSpec]) -> list[str]:
     lines = [_row("column", "中文名", "English", "type", "length", "unit", "必填 required",
-                  "code table", "rules", "PII", "description"),
-             _rule(11)]
+                  "code table", "rules", "规范化 normalise", "PII", "description"),
+             _rule(12)]
     for field in fields:
         lines.append(_row(
             f"`{field.name}`", field.zh, field.en, _type(field), _length(field), field.unit or "",
             "是 yes" if field.required else "", field.code_table or "",
-            ", ".join(f"`{rule}`" for rule in field.rules), "是 yes" if field.pii else "",
+            ", ".join(f"`{rule}`" for rule in field.rules), field.normalise.value,
+            "是 yes" if field.pii else "",
             field.description or ""))
     return lines
 

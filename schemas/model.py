@@ -32,6 +32,30 @@ class FieldType(StrEnum):
 
 LIST_SEPARATOR = ","
 
+
+class Normalise(StrEnum):
+    """How a field's legacy text is normalised before any rule looks at it (one step per kind).
+
+    The same value gets the same verdict wherever it appears: the step depends on the field's
+    kind only, never on which rule (or which conditional rule) happens to apply.
+    """
+
+    IDENTIFIER = "identifier"  # NFKC, trim, upper-case (the check character x → X), labels
+    CODE = "code"  # the same cleaning, for code-table values and fixed-length codes
+    DATE = "date"  # ISO/Chinese/compact dates, Excel serials → a date
+    DATETIME = "datetime"  # timestamps, Beijing time when no zone is given
+    AMOUNT = "amount"  # NFKC, thousands separators dropped, 万元 → exact 元
+    NUMBER = "number"  # NFKC, thousands separators dropped, exact decimal or integer
+    FLAG = "flag"  # 是/否, 1/0, y/n … → true/false
+    AS_WRITTEN = "as_written"  # names, document numbers, free text: kept as written
+
+
+# Rules that make a field an identifier (normalised as one whatever else is declared).
+IDENTIFIER_RULES = frozenset({"uscc", "id_card", "uscc_or_id_card", "org_code",
+                              "supervise_item_code", "check_list_code"})
+# Rules of code-like values that are not identifiers of a party or a document.
+CODE_RULES = frozenset({"gansu_division_code", "batch_id", "operation", "year"})
+
 # The ten national data-quality check types (数据检核类型, code table of the same name).
 # Every Huiju rule belongs to one of them, and its stable id starts with the family code.
 CHECK_FAMILIES: dict[str, tuple[str, str]] = {
@@ -68,7 +92,23 @@ class FieldSpec(BaseModel):
     min_items: int | None = Field(default=None, ge=1, description="LIST: fewest values allowed")
     rules: tuple[str, ...] = Field(default=(), description="value rules from schemas.rules")
     pii: bool = Field(default=False, description="personal data: restricted, masked in reports")
+    normalise: Normalise = Field(
+        default=None, validate_default=False,
+        description="normalisation applied to the legacy text before any rule: identifier, "
+                    "code, date, datetime, amount, number, flag or as_written (default: "
+                    "derived from type and rules; identifier-like fields without a rule of "
+                    "their own, such as a certificate number, declare identifier)")
     description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_normalise(cls, data):
+        if isinstance(data, dict) and data.get("normalise") is None:
+            try:
+                data = {**data, "normalise": derived_normalise(data)}
+            except ValueError:   # no or an unknown type: the type's own error says so
+                pass
+        return data
 
     @field_validator("name")
     @classmethod
@@ -89,7 +129,41 @@ class FieldSpec(BaseModel):
             raise ValueError(f"{self.name}: min_items only fits list fields")
         if self.scale > self.precision:
             raise ValueError(f"{self.name}: scale exceeds precision")
+        fixed = _TYPE_NORMALISE.get(self.type)
+        if fixed is not None and self.normalise not in fixed:
+            raise ValueError(f"{self.name}: a {self.type.value} field cannot be normalised as "
+                             f"{self.normalise.value}")
         return self
+
+
+# The kinds each non-text type allows (text-like types may be identifier, code or as written).
+_TYPE_NORMALISE: dict[FieldType, tuple[Normalise, ...]] = {
+    FieldType.DATE: (Normalise.DATE,),
+    FieldType.DATETIME: (Normalise.DATETIME,),
+    FieldType.DECIMAL: (Normalise.AMOUNT, Normalise.NUMBER),
+    FieldType.INTEGER: (Normalise.NUMBER,),
+    FieldType.BOOLEAN: (Normalise.FLAG,),
+    FieldType.CODE: (Normalise.CODE, Normalise.IDENTIFIER),
+}
+
+
+def derived_normalise(data: dict) -> Normalise:
+    """The normalisation a field gets when its YAML does not declare one: from type and rules."""
+    kind = FieldType(data.get("type"))
+    rules = set(data.get("rules") or ())
+    simple = {FieldType.DATE: Normalise.DATE, FieldType.DATETIME: Normalise.DATETIME,
+              FieldType.INTEGER: Normalise.NUMBER, FieldType.BOOLEAN: Normalise.FLAG}
+    if kind in simple:
+        return simple[kind]
+    if kind is FieldType.DECIMAL:
+        return Normalise.AMOUNT if data.get("unit") == "元" else Normalise.NUMBER
+    if rules & IDENTIFIER_RULES:
+        return Normalise.IDENTIFIER
+    if (kind is FieldType.CODE or rules & CODE_RULES
+            or (kind is FieldType.STRING and data.get("exact_length"))
+            or (kind is FieldType.LIST and data.get("code_table"))):
+        return Normalise.CODE
+    return Normalise.AS_WRITTEN
 
 
 class Condition(BaseModel):

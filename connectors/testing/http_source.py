@@ -4,9 +4,11 @@
     with HttpSourceServer(records, token="t0k", pagination="page") as server:
         HttpSource(HttpSourceConfig(url=server.url, ...), token="t0k")
 
-Responses are ``{"data": {"list": [...], "total": n, "next_cursor": c}}``. Query parameters:
-``page``/``page_size`` (page), ``offset``/``page_size`` (offset) or ``cursor``/``page_size``
-(cursor); ``updated_since`` keeps records whose ``updated_at`` is strictly greater.
+Responses are ``{"data": {"list": [...], "total": n, "next_cursor": c, "next": link}}``.
+Query parameters: ``page``/``page_size`` (page), ``offset``/``page_size`` (offset),
+``cursor``/``page_size`` (cursor) or ``after``/``page_size`` (next: only the ``next`` link
+says where the following page is); ``updated_since`` keeps records whose ``updated_at`` is
+strictly greater.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 __all__ = ["HttpSourceServer"]
 
@@ -27,15 +29,22 @@ class HttpSourceServer:
     counting every request) to an HTTP status to answer instead (e.g. ``{2: 429, 3: 500}``);
     429 answers carry ``Retry-After: retry_after``. ``broken_paging`` makes a broken API:
     ``repeat`` ignores the position and answers the first page every time; ``endless`` answers
-    every position with a full page of new records.
+    every position with a full page of new records. ``headers`` are further request headers
+    the server demands (401 otherwise). ``next_style`` shapes the ``next`` link: ``relative``
+    (``/records?after=…``), ``absolute`` (``http://host:port/records?after=…``) or ``foreign``
+    (a link to another host, which a client must refuse to follow).
     """
 
     def __init__(self, records: list[dict[str, Any]], *, token: str | None = None,
-                 pagination: Literal["page", "offset", "cursor"] = "page",
+                 pagination: Literal["page", "offset", "cursor", "next"] = "page",
                  failures: dict[int, int] | None = None, retry_after: str = "1",
                  updated_field: str = "updated_at", port: int = 0,
-                 broken_paging: Literal["repeat", "endless"] | None = None) -> None:
+                 broken_paging: Literal["repeat", "endless"] | None = None,
+                 headers: dict[str, str] | None = None,
+                 next_style: Literal["relative", "absolute", "foreign"] = "relative") -> None:
         self.records = records
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self.next_style = next_style
         self.broken_paging = broken_paging
         self.token = token
         self.pagination = pagination
@@ -85,6 +94,8 @@ class HttpSourceServer:
             if status is None and self.token is not None \
                     and headers.get("authorization") != f"Bearer {self.token}":
                 status = 401
+            if status is None and any(headers.get(k) != v for k, v in self.headers.items()):
+                status = 401
             if status is None and urlparse(path).path != "/records":
                 status = 404
             self.requests.append((status or 200, path))
@@ -102,6 +113,8 @@ class HttpSourceServer:
             start = (int(query.get("page", 1)) - 1) * size
         elif self.pagination == "offset":
             start = int(query.get("offset", 0))
+        elif self.pagination == "next":
+            start = int(query.get("after") or 0)
         else:
             start = int(query.get("cursor") or 0)
         if self.broken_paging == "repeat":
@@ -112,7 +125,22 @@ class HttpSourceServer:
             rows = [*rows, *chunk] * 2
         more = start + size < len(rows)
         next_cursor = str(start + size) if self.pagination == "cursor" and more else None
-        return 200, {}, {"data": {"list": chunk, "total": len(rows), "next_cursor": next_cursor}}
+        link = self._next_link(start + size, size, since) \
+            if self.pagination == "next" and more else None
+        return 200, {}, {"data": {"list": chunk, "total": len(rows), "next_cursor": next_cursor,
+                                  "next": link}}
+
+    def _next_link(self, after: int, size: int, since: str | None) -> str:
+        """The link to the page after ``after`` records, shaped by ``next_style``."""
+        query = f"after={after}&page_size={size}"
+        if since:
+            query += f"&updated_since={quote(since)}"
+        relative = f"/records?{query}"
+        if self.next_style == "absolute":
+            return self.url.removesuffix("/records") + relative
+        if self.next_style == "foreign":
+            return f"http://elsewhere.invalid{relative}"
+        return relative
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

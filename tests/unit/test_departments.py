@@ -85,7 +85,7 @@ def test_sample_secrets_are_env_var_names():
     for department in load_departments(SAMPLES):
         for _, feed in department.feeds():
             config = feed.connector_config
-            for name in ("url_secret", "token_secret", "base_url_secret"):
+            for name in ("url_secret", "token_secret"):
                 value = getattr(config, name, None)
                 if value:  # the national feed uses the national platform's own names
                     assert value.startswith(("HUIJU_SRC_", "HUIJU_PLATFORM_NATIONAL_")), value
