@@ -329,6 +329,37 @@ class SqlSource:
         except sa.exc.SQLAlchemyError as error:
             raise self._error("cannot read from", url, error) from None
 
+    def profile(self, state: dict | None = None) -> dict:
+        """``rows`` in the table or query, and its cursor column's ``min``/``max`` (if any).
+
+        One aggregate query, for ``huiju source check`` and the lag ``huiju status`` shows:
+        ``newest`` is ``max`` as the cursor compares it (a text column's time stamp parsed),
+        ``saved`` the position of ``state`` (a cursor this source wrote) in the same terms.
+        """
+        cfg = self.config
+        engine, url = self._engine_for()
+        source, cols = self._from()
+        measures = [sa.func.count().label("rows")]
+        if cfg.cursor_column:
+            cursor = cols[cfg.cursor_column]
+            measures += [sa.func.min(cursor).label("min"), sa.func.max(cursor).label("max")]
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(sa.select(*measures).select_from(source)).one()
+        except sa.exc.SQLAlchemyError as error:
+            raise self._error("cannot read from", url, error) from None
+        found = dict(row._mapping)
+        if cfg.cursor_column:
+            found["newest"], found["saved"] = found["max"], None
+            if self._text_cursor():
+                found["newest"] = parse_timestamp(found["max"], cfg.cursor_formats,
+                                                  cfg.cursor_timezone)
+                if state and state.get("since"):
+                    found["saved"] = dt.datetime.fromisoformat(state["since"])
+            elif state and state.get("cursor") is not None:
+                found["saved"] = _decode_value(state["cursor"])
+        return found
+
     def read(self, state: dict | None) -> Iterator[Batch]:
         """Yield batches of the rows after the cursor, in cursor order (or the window's rows)."""
         cfg = self.config

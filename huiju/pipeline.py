@@ -31,6 +31,7 @@ from connectors.registry import kind as connector_kind
 from expectations.validate import ThresholdBreached, Thresholds, validate_frame
 from huiju import jsonlog
 from huiju.departments import Department, Feed, LegacySystem, load_departments
+from huiju.errors import UnknownName
 from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
 from huiju.versions import order_by_version, stale_rows
@@ -66,7 +67,9 @@ def find_department(code: str, settings: Settings | None = None) -> Department:
     for department in load_departments(settings.departments_dir):
         if department.code == code:
             return department
-    raise KeyError(f"no department {code!r} in {settings.departments_dir}")
+    known = ", ".join(sorted(d.code for d in load_departments(settings.departments_dir)))
+    raise UnknownName(f"no department {code!r} in {settings.departments_dir} "
+                      f"(known: {known or 'none'})")
 
 
 def find_feed(department: Department, source_id: str, dataset: str) -> tuple[LegacySystem, Feed]:
@@ -75,7 +78,7 @@ def find_feed(department: Department, source_id: str, dataset: str) -> tuple[Leg
     for feed in source.feeds:
         if feed.dataset == dataset:
             return source, feed
-    raise KeyError(f"{department.code}: source {source_id!r} does not feed {dataset!r}")
+    raise UnknownName(f"{department.code}: source {source_id!r} does not feed {dataset!r}")
 
 
 def feeds_of(department: Department, datasets: list[str] | None = None) -> list[FeedKey]:
@@ -85,7 +88,7 @@ def feeds_of(department: Department, datasets: list[str] | None = None) -> list[
     if datasets:
         unknown = set(datasets) - {key.dataset for key in keys}
         if unknown:
-            raise KeyError(f"{department.code} feeds no data set {sorted(unknown)}")
+            raise UnknownName(f"{department.code} feeds no data set {sorted(unknown)}")
         keys = [key for key in keys if key.dataset in datasets]
     return keys
 
@@ -211,7 +214,8 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     warnings: list[str] = []
     batches = _noting(connector.read(None if period else saved_cursor), warnings)
     run = map_batches(batches, feed, spec, department,
-                      batch_id, max_rows=None if period else feed.max_rows_per_run)
+                      batch_id, max_rows=None if period else feed.max_rows_per_run,
+                      sparse=connector_kind(source.kind).sparse)
     for warning in warnings:
         _log.warning("%s/%s/%s: %s", key.department, key.source, key.dataset, warning)
     if run.frame is not None:
