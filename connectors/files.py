@@ -55,7 +55,7 @@ class FileSourceConfig(BaseModel):
     header_rows: int = Field(1, ge=1, description="header rows, joined with '/' (see README)")
     sheet: str | int | None = Field(None, description="sheet name or 0-based index; default first")
     records_path: str | None = Field(None, description="dot path to the list in a .json file")
-    batch_size: int = Field(10_000, gt=0)
+    batch_size: int = Field(10_000, gt=0, description="rows per batch read (bounds memory)")
 
 
 def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:

@@ -54,7 +54,9 @@ class SqlSourceConfig(BaseModel):
     db_schema: str | None = Field(None, description="schema of the table if not the default")
     query: str | None = Field(None, description="custom SELECT (wrapped as a subquery)")
     name: str | None = Field(None, description="name in refs; default table or 'query'")
-    mode: Literal["incremental", "full"] = "incremental"
+    mode: Literal["incremental", "full"] = Field(
+        "incremental", description="incremental: rows after the cursor; full: every row, "
+                                   "each run")
     cursor_column: str | None = Field(None, description="monotonic column (update time or version) "
                                                         "for incremental mode")
     cursor_type: Literal["auto", "native", "text"] = Field(
@@ -70,7 +72,7 @@ class SqlSourceConfig(BaseModel):
                                                "a query): refs carry a row hash")
     overlap: float = Field(0, ge=0, description="seconds re-read before the last cursor value "
                                                 "(cursor units for a numeric cursor column)")
-    batch_size: int = Field(10_000, gt=0)
+    batch_size: int = Field(10_000, gt=0, description="rows per batch read (bounds memory)")
     encoding: str | None = Field(None, description="client character set override "
                                                    "(MySQL charset / PostgreSQL client_encoding)")
     repair_mislabelled: Literal["gbk"] | None = Field(

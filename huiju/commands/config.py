@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from huiju.output import add_format_option
 
@@ -21,6 +23,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "or departments/)")
     add_format_option(check)
     check.set_defaults(handler=_check)
+    docs = actions.add_parser(
+        "docs", help="write docs/configuration.md from the configuration models")
+    docs.add_argument("--check", action="store_true",
+                      help="only check that the file is current (exit 1 if not)")
+    docs.add_argument("--out", type=Path, default=None, help="file to write")
+    docs.set_defaults(handler=_docs)
+    init = actions.add_parser(
+        "init", help="draft a department file from a live legacy table",
+        description="Reads the table's columns and matches them to the data set's standard "
+                    "fields by Chinese name; prints the draft (or writes --out).")
+    init.add_argument("--from-table", nargs=2, metavar=("URL", "TABLE"), required=True,
+                      help="SQLAlchemy URL of the legacy database and the table name")
+    init.add_argument("--dataset", required=True, metavar="NAME")
+    init.add_argument("--db-schema", help="schema of the table if not the default")
+    init.add_argument("--out", type=Path, help="write the draft here (never over a file)")
+    init.set_defaults(handler=_init)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -71,3 +89,37 @@ def _check_listing(args: argparse.Namespace) -> int:
           Section(f"{len(problems)} problem(s)", ("problem",), problems, key="problems")],
          args.format)
     return 1 if problems else 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from huiju import config_docs
+
+    path = args.out or config_docs.DOC_PATH
+    if args.check:
+        if config_docs.is_current(path):
+            sys.stdout.write(f"{path} is current\n")
+            return 0
+        sys.stderr.write(f"{path} is out of date: run `huiju config docs`\n")
+        return 1
+    sys.stdout.write(f"wrote {config_docs.write(path)}\n")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from connectors.base import mask_url
+    from huiju.config_init import draft
+    from huiju.errors import UserMistake
+
+    url, table = args.from_table
+    result = draft(url, table, args.dataset, schema=args.db_schema)
+    sys.stderr.write(f"{mask_url(url)} {table}: {len(result.matched)} columns matched, "
+                     f"{len(result.unmatched_columns)} left over, required fields without a "
+                     f"column: {', '.join(result.missing_required) or 'none'}\n")
+    if args.out is None:
+        sys.stdout.write(result.text)
+        return 0
+    if args.out.exists():
+        raise UserMistake(f"{args.out} exists; the draft is never written over a file")
+    args.out.write_text(result.text, encoding="utf-8")
+    sys.stdout.write(f"wrote {args.out}\n")
+    return 0
