@@ -101,7 +101,11 @@ def grid(*columns: str, title: str | None = None, out: TextIO | None = None):
     """A rich table whose cells, when ``out`` (stdout) is not a terminal, never fold or cut."""
     from rich.table import Table
 
-    table = Table(*columns, title=title, title_justify="left")
+    return unfold(Table(*columns, title=title, title_justify="left"), out)
+
+
+def unfold(table, out: TextIO | None = None):
+    """``table`` with cells that never fold or cut when ``out`` (stdout) is not a terminal."""
     if not (out or sys.stdout).isatty():
         for column in table.columns:
             column.no_wrap = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 
 import pytest
 from pipeline_support import LegacyHome, legacy_home, query, use_workspace, write_departments
@@ -68,10 +69,20 @@ def test_source_check_lists_columns_and_would_be_accounting(built, monkeypatch, 
     assert query(url, "SELECT count(*) AS n FROM audit.batch")[0]["n"] == 0  # nothing loaded
 
 
-def test_status_quarantine_and_listings_after_a_run(built, monkeypatch, tmp_path, capsys):
+def test_status_quarantine_and_listings_after_a_run(built, monkeypatch, tmp_path, capsys,
+                                                    caplog):
     url = use_workspace(monkeypatch, built, tmp_path)
-    assert _main(capsys, "run", "--department", "GS-SCJG", "--dataset", "penalty")[0] in (0, 1)
+    caplog.set_level(logging.INFO, logger="huiju.pipeline")
+    code, out, _ = _main(capsys, "run", "--department", "GS-SCJG", "--dataset", "penalty")
+    assert code in (0, 1)
     batch = query(url, "SELECT * FROM audit.batch")[0]
+    # piped: plain progress lines, then the accounting table
+    assert "progress GS-SCJG case_db → penalty: extract" in out
+    assert "rows read" in out and batch["batch_id"] in out.split("progress")[-1]
+    # the load task's last words: its accounting in one line (what an Airflow log ends with)
+    said = [r.getMessage() for r in caplog.records if r.name == "huiju.pipeline"]
+    assert said[-1].startswith(f"accounting GS-SCJG/case_db/penalty batch {batch['batch_id']}: "
+                               f"extracted {batch['extracted']} = loaded {batch['passed']}")
 
     code, out, _ = _main(capsys, "status", "--department", "GS-SCJG", "--format", "json")
     assert code == 0
