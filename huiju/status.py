@@ -55,6 +55,8 @@ def next_run(schedule: str, now: datetime | None = None) -> datetime | None:
     if not schedule or schedule in ("@once", "None"):
         return None
     start = (now or datetime.now(UTC)).astimezone(SCHEDULE_ZONE)
+    # Airflow's presets croniter does not know
+    schedule = {"@quarterly": "0 0 1 */3 *", "@annually": "0 0 1 1 *"}.get(schedule, schedule)
     return croniter(schedule, start).get_next(datetime)
 
 

@@ -47,3 +47,17 @@ def test_great_expectations_registration_noise_is_silenced():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, check=True)
     assert "great_expectations" not in done.stdout + done.stderr
+
+
+def test_next_run_of_every_schedule_preset_is_in_shanghai_time():
+    from datetime import UTC, datetime
+
+    from huiju.departments import SCHEDULE_PRESETS
+    from huiju.status import next_run
+
+    now = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # 07:00 on 2 December in Shanghai
+    assert str(next_run("0 2 * * *", now)) == "2026-12-03 02:00:00+08:00"
+    assert str(next_run("@daily", now)) == "2026-12-03 00:00:00+08:00"
+    assert str(next_run("@quarterly", now)) == "2027-01-01 00:00:00+08:00"
+    for preset in SCHEDULE_PRESETS:
+        assert next_run(preset, now) > now
