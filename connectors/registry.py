@@ -15,6 +15,9 @@ Capabilities the glue asks about instead of testing a kind's name:
   config has a ``window`` ``(start, end)`` over its ``cursor_column`` (``with_period``);
 - ``paths``: config fields that name a folder on the Huiju host; when relative they are
   resolved against ``HUIJU_HOME`` (never the process's current directory);
+- ``sparse``: a read may leave out columns whose values are all null (a JSON API omits null
+  keys), so a mapped column absent from a batch reads as empty; for the other kinds it is
+  a misspelling and fails the feed;
 - ``archive``: the config field where processed inputs are copied; when unset it defaults
   to ``<HUIJU_ARCHIVE_DIR>/<department>/<source>``.
 """
@@ -44,6 +47,7 @@ class Kind:
     periods: bool = False
     paths: tuple[str, ...] = ()
     archive: str | None = None
+    sparse: bool = False
 
     def config_model(self) -> type[BaseModel]:
         """The kind's configuration model."""
@@ -97,4 +101,5 @@ register(Kind("sql", "source", "connectors.sql", "SqlSourceConfig", "SqlSource",
               periods=True))
 register(Kind("files", "source", "connectors.files", "FileSourceConfig", "FileSource",
               paths=("directory", "archive_dir"), archive="archive_dir"))
-register(Kind("http", "source", "connectors.http", "HttpSourceConfig", "HttpSource"))
+register(Kind("http", "source", "connectors.http", "HttpSourceConfig", "HttpSource",
+              sparse=True))

@@ -54,7 +54,9 @@ class SqlSourceConfig(BaseModel):
     db_schema: str | None = Field(None, description="schema of the table if not the default")
     query: str | None = Field(None, description="custom SELECT (wrapped as a subquery)")
     name: str | None = Field(None, description="name in refs; default table or 'query'")
-    mode: Literal["incremental", "full"] = "incremental"
+    mode: Literal["incremental", "full"] = Field(
+        "incremental", description="incremental: rows after the cursor; full: every row, "
+                                   "each run")
     cursor_column: str | None = Field(None, description="monotonic column (update time or version) "
                                                         "for incremental mode")
     cursor_type: Literal["auto", "native", "text"] = Field(
@@ -70,7 +72,7 @@ class SqlSourceConfig(BaseModel):
                                                "a query): refs carry a row hash")
     overlap: float = Field(0, ge=0, description="seconds re-read before the last cursor value "
                                                 "(cursor units for a numeric cursor column)")
-    batch_size: int = Field(10_000, gt=0)
+    batch_size: int = Field(10_000, gt=0, description="rows per batch read (bounds memory)")
     encoding: str | None = Field(None, description="client character set override "
                                                    "(MySQL charset / PostgreSQL client_encoding)")
     repair_mislabelled: Literal["gbk"] | None = Field(
@@ -328,6 +330,37 @@ class SqlSource:
                              .where(sa.false())).close()
         except sa.exc.SQLAlchemyError as error:
             raise self._error("cannot read from", url, error) from None
+
+    def profile(self, state: dict | None = None) -> dict:
+        """``rows`` in the table or query, and its cursor column's ``min``/``max`` (if any).
+
+        One aggregate query, for ``huiju source check`` and the lag ``huiju status`` shows:
+        ``newest`` is ``max`` as the cursor compares it (a text column's time stamp parsed),
+        ``saved`` the position of ``state`` (a cursor this source wrote) in the same terms.
+        """
+        cfg = self.config
+        engine, url = self._engine_for()
+        source, cols = self._from()
+        measures = [sa.func.count().label("rows")]
+        if cfg.cursor_column:
+            cursor = cols[cfg.cursor_column]
+            measures += [sa.func.min(cursor).label("min"), sa.func.max(cursor).label("max")]
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(sa.select(*measures).select_from(source)).one()
+        except sa.exc.SQLAlchemyError as error:
+            raise self._error("cannot read from", url, error) from None
+        found = dict(row._mapping)
+        if cfg.cursor_column:
+            found["newest"], found["saved"] = found["max"], None
+            if self._text_cursor():
+                found["newest"] = parse_timestamp(found["max"], cfg.cursor_formats,
+                                                  cfg.cursor_timezone)
+                if state and state.get("since"):
+                    found["saved"] = dt.datetime.fromisoformat(state["since"])
+            elif state and state.get("cursor") is not None:
+                found["saved"] = _decode_value(state["cursor"])
+        return found
 
     def read(self, state: dict | None) -> Iterator[Batch]:
         """Yield batches of the rows after the cursor, in cursor order (or the window's rows)."""

@@ -12,10 +12,14 @@ The platform's URL and token are read when the task runs (`HUIJU_PLATFORM_<NAME>
 `HUIJU_PLATFORM_<NAME>_TOKEN`). This file only wires the Airflow DAGs: see `huiju.dag_factory`.
 """
 
-from huiju_manifest import DEPARTMENTS
+from pathlib import Path
 
 from connectors.platforms import PLATFORMS
 from huiju.dag_factory import build_delivery_dag
+from huiju.manifest import dag_manifest
+
+# data only: $HUIJU_MANIFEST_PATH or the manifest beside this file (never executed)
+DEPARTMENTS = dag_manifest(Path(__file__).with_name("huiju_manifest.py"))
 
 for _platform in PLATFORMS:
     globals()[f"huiju_deliver_{_platform}"] = build_delivery_dag(_platform, DEPARTMENTS,

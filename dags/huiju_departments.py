@@ -11,13 +11,18 @@ Scheduled runs extract incrementally from the stored cursor; a backfill
 (`airflow backfill create --dag-id huiju_<dept> --from-date … --to-date …`) loads exactly
 each run's data interval. Failed tasks notify via `HUIJU_NOTIFY` (log, webhook, file).
 
-This file only wires: the department configuration is rendered into `huiju_manifest.py`
-by `huiju dags generate`, and every DAG is built by `huiju.dag_factory`.
+This file only wires: the department configuration is rendered by `huiju dags generate` into
+`huiju_manifest.py` beside it, or the file `HUIJU_MANIFEST_PATH` names (read as data, never
+executed), and every DAG is built by `huiju.dag_factory`.
 """
 
-from huiju_manifest import DEPARTMENTS
+from pathlib import Path
 
 from huiju.dag_factory import build_department_dag
+from huiju.manifest import dag_manifest
+
+# data only: $HUIJU_MANIFEST_PATH or the manifest beside this file (never executed)
+DEPARTMENTS = dag_manifest(Path(__file__).with_name("huiju_manifest.py"))
 
 for _entry in DEPARTMENTS:
     globals()[_entry["dag_id"]] = build_department_dag(_entry, doc_md=__doc__)

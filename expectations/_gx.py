@@ -1,8 +1,9 @@
 """Great Expectations, imported once and quietly, and the one ephemeral context Huiju uses.
 
 GX 1.x warns about its own deprecations on import; they are GX's business, so they are
-silenced here — the only module that imports GX directly (``custom`` and ``validate``
-import it from here). Import this before Airflow: both patch logging on import.
+silenced here (its registration log lines by the package, ``expectations``) — the only module
+that imports GX directly (``custom`` and ``validate`` import it from here).
+Import this before Airflow: both patch logging on import.
 """
 
 from __future__ import annotations

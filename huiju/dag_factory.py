@@ -188,6 +188,8 @@ def build_department_dag(entry: Mapping[str, Any], doc_md: str | None = None) ->
     timezone = entry.get("timezone") or DEFAULT_TIMEZONE
     with DAG(
         dag_id=entry["dag_id"],
+        # the department's Chinese name is what its staff look for in the UI
+        dag_display_name=f"{entry['name']} ({entry['code']})",
         description=f"Huiju: {entry['name']} ({entry['code']}) → warehouse",
         doc_md=_doc_md(entry, doc_md),
         schedule=timetable_for(entry["schedule"], timezone),

@@ -132,8 +132,8 @@ class _Strict(BaseModel):
 class Names(_Strict):
     """A name in Chinese and English."""
 
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1, description="Chinese name (the DAG's display name)")
+    en: str = Field(min_length=1, description="English name, for reports")
 
 
 class ThresholdConfig(_Strict):
@@ -218,7 +218,9 @@ class FieldMapping(_Strict):
 class RecordIdMapping(_Strict):
     """record_id (记录唯一标识): a legacy column, or derived from the business key."""
 
-    column: str | None = None
+    column: str | None = Field(
+        default=None, description="legacy column holding the record's id; `derived` (or no "
+                                  "column): derived from the data set's business key")
 
     @model_validator(mode="before")
     @classmethod
@@ -233,9 +235,11 @@ class RecordIdMapping(_Strict):
 class OperationMapping(_Strict):
     """The i/u/d operation flag: from a legacy column through a value map, else ``default``."""
 
-    column: str | None = None
-    values: dict[str, Literal["i", "u", "d"]] = Field(default_factory=dict)
-    default: Literal["i", "u", "d"] = "i"
+    column: str | None = Field(default=None, description="legacy column holding the flag")
+    values: dict[str, Literal["i", "u", "d"]] = Field(
+        default_factory=dict, description="legacy value → i (insert), u (update), d (delete)")
+    default: Literal["i", "u", "d"] = Field(
+        default="i", description="the flag of a row without a column (or with an empty one)")
 
     @field_validator("values", mode="before")
     @classmethod
@@ -248,7 +252,7 @@ class OperationMapping(_Strict):
 class Feed(_Strict):
     """One standard data set filled from one table, query, file pattern or endpoint."""
 
-    dataset: str
+    dataset: str = Field(description="the standard data set it fills (schemas/datasets)")
     extract: dict[str, Any] = Field(
         default_factory=dict,
         description="feed part of the connector config (table/query, file pattern, endpoint, "
@@ -274,7 +278,9 @@ class Feed(_Strict):
         default="delete",
         description="what `huiju reconcile` does with a row the source no longer has: delete it "
                     "(operation d) or only flag it in the reconciliation")
-    mapping: dict[str, FieldMapping]
+    mapping: dict[str, FieldMapping] = Field(
+        description="standard field → how it gets its value: a legacy column name, or the "
+                    "options of FieldMapping")
 
     _connector: BaseModel | None = PrivateAttr(default=None)
 
@@ -303,7 +309,9 @@ class LegacySystem(_Strict):
     ``kind`` names the connector that reads it.
     """
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$",
+                    description="the source's id within the department (snake_case); names "
+                                "its tasks, cursors and refs")
     kind: str = Field(description="a source kind of connectors.registry: sql | files | http")
     system: str = Field(min_length=1, description="the legacy system's name, e.g. 综合执法办案系统")
     pool_size: int = Field(default=1, ge=1, le=32,
@@ -311,7 +319,8 @@ class LegacySystem(_Strict):
     connection: dict[str, Any] = Field(
         default_factory=dict,
         description="source part of the connector config, e.g. url_secret (a secret NAME)")
-    feeds: list[Feed] = Field(min_length=1)
+    feeds: list[Feed] = Field(min_length=1,
+                              description="the standard data sets this system fills")
 
     @field_validator("kind")
     @classmethod
@@ -329,11 +338,15 @@ class Department(_Strict):
     name: Names
     division_code: str = Field(description="Gansu 6-digit division code, or 620171 兰州新区")
     schedule: str = Field(description="cron expression (5 fields) or a preset such as @daily")
-    retries: int = Field(default=2, ge=0, le=10)
-    retry_delay_minutes: int = Field(default=5, ge=0, le=1440)
+    owner: str = Field(default="huiju", min_length=1,
+                       description="the DAGs' owner in Airflow (who answers for the feed)")
+    retries: int = Field(default=2, ge=0, le=10, description="Airflow task retries")
+    retry_delay_minutes: int = Field(default=5, ge=0, le=1440,
+                                     description="minutes between task retries")
     thresholds: dict[str, ThresholdConfig] = Field(
         default_factory=dict, description="per data set name, or 'default' for every data set")
-    sources: list[LegacySystem] = Field(min_length=1)
+    sources: list[LegacySystem] = Field(
+        min_length=1, description="the department's legacy systems and what each feeds")
 
     _path: Path | None = PrivateAttr(default=None)
     _config_hash: str = PrivateAttr(default="")

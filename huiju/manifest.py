@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_PATH = Path("dags") / "huiju_manifest.py"
+# Where a deployment keeps the generated manifest when its department files live outside the
+# repository: `huiju dags generate` writes there and the DAG files read it (pure data).
+MANIFEST_ENV = "HUIJU_MANIFEST_PATH"
 
 # Defaults for what the department files do not (yet) say. Gansu time; 2021 is the year of
 # the order (甘政办发〔2021〕22号), before which no department has data to backfill.
@@ -80,7 +83,7 @@ def entry_for(department: Any) -> dict[str, Any]:
         "timezone": getattr(department, "timezone", None) or DEFAULT_TIMEZONE,
         "start_date": str(getattr(department, "start_date", None) or DEFAULT_START_DATE),
         "catchup": bool(getattr(department, "catchup", False)),
-        "owner": code,
+        "owner": getattr(department, "owner", None) or "huiju",
         "tags": ["huiju", code, f"division:{department.division_code}",
                  *sorted({f"source:{s.kind}" for s in department.sources})],
         "retries": int(department.retries),
@@ -123,8 +126,34 @@ def render_departments(directory: str | Path | None = None) -> str:
     return render(entry_for(d) for d in load_departments(directory))
 
 
+def manifest_path(default: str | Path = MANIFEST_PATH) -> Path:
+    """The manifest file: ``$HUIJU_MANIFEST_PATH`` if set, else ``default``."""
+    import os
+
+    return Path(os.environ.get(MANIFEST_ENV) or default)
+
+
+def dag_manifest(default: str | Path) -> list[dict[str, Any]]:
+    """The ``DEPARTMENTS`` the DAG files build from, read when Airflow parses them.
+
+    ``$HUIJU_MANIFEST_PATH`` (else ``default``, the manifest beside the DAG files) is read as
+    data — a Python module holding one literal, or a ``.json`` file — never executed: parsing
+    a DAG file touches no database and no secret. A new department needs only ``huiju dags
+    generate`` there, not a release.
+    """
+    path = manifest_path(default)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no DAG manifest; run `huiju dags generate` "
+                                f"(it writes ${MANIFEST_ENV} when set)")
+    return read_manifest(path)
+
+
 def read_manifest(path: str | Path = MANIFEST_PATH) -> list[dict[str, Any]]:
-    """The ``DEPARTMENTS`` literal of a manifest file, without executing it."""
+    """The ``DEPARTMENTS`` literal of a manifest file (or a JSON list), without executing it."""
+    if Path(path).suffix == ".json":
+        import json
+
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     for node in tree.body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1

@@ -399,22 +399,36 @@ def _empty(field: FieldSpec, n: int) -> pd.Series:
     return pd.Series(np.full(n, np.datetime64("NaT"), dtype))
 
 
-def _check_columns(feed: Feed, spec: DataSetSpec, table: pa.Table) -> list[str]:
+def absent_columns_message(feed: Feed, missing: list[str], present: list[str]) -> str:
+    """The sentence naming mapped legacy columns the source lacks, with the closest it has."""
+    import difflib
+
+    hints = []
+    for name in missing:
+        close = difflib.get_close_matches(name, present, n=3, cutoff=0.5)
+        hints.append(f"{name!r} (closest: {', '.join(close)})" if close else repr(name))
+    return (f"feed {feed.dataset}: mapped legacy column(s) {', '.join(hints)} not in the "
+            f"source (it has {', '.join(present)})")
+
+
+def _check_columns(feed: Feed, spec: DataSetSpec, table: pa.Table,
+                   sparse: bool = False) -> list[str]:
     """Legacy columns the feed reads that the batch lacks.
 
-    A column feeding only optional fields may be absent (a JSON API leaves out null keys, a
-    spreadsheet drops an empty column): it reads as missing values and is returned. A column
-    feeding a required field, the record id or the operation flag must be there.
+    A source with a fixed set of columns (a table, a file's header) must have every mapped
+    column: a misspelled one would otherwise load empty values over real ones. Only a
+    ``sparse`` source (a JSON API leaves out null keys) may lack a column feeding optional
+    fields: it reads as missing values and is returned. A column feeding a required field, the
+    record id or the operation flag must always be there.
     """
     present = set(table.column_names)
     needed = {c for name, rule in feed.mapping.items() for c in rule.columns
-              if spec.field(name).required}
+              if spec.field(name).required or not sparse}
     needed |= {c for c in (feed.record_id.column, feed.operation.column) if c}
     optional = {c for rule in feed.mapping.values() for c in rule.columns} - needed
     missing = sorted(needed - present)
     if missing and table.num_rows:
-        raise MappingError(f"feed {feed.dataset}: legacy columns {missing} not in the batch "
-                           f"(it has {sorted(present)})")
+        raise MappingError(absent_columns_message(feed, missing, list(table.column_names)))
     return sorted((optional | needed) - present)
 
 
@@ -472,16 +486,17 @@ def _pad(table: pa.Table, n: int) -> pa.Table:
 
 
 def map_batch(batch: Batch, feed: Feed, spec: DataSetSpec, department: Department,
-              batch_id: str) -> Mapped:
+              batch_id: str, sparse: bool = False) -> Mapped:
     """Map one legacy batch to the standard frame of ``spec`` as ``feed`` declares.
 
     Rows the connector could not read (``batch.errors``) are appended as empty rows with
     their source reference and raw text, each with a ``01-PARSE-row`` issue, so that every
     extracted row is accounted for downstream. Raises MappingError when a configured legacy
-    column is absent from a non-empty batch.
+    column is absent from a non-empty batch (for a ``sparse`` source, one feeding a required
+    field).
     """
     table = batch.table
-    absent = _check_columns(feed, spec, table)
+    absent = _check_columns(feed, spec, table, sparse)
     n_read = table.num_rows
     error_refs = [error.ref for error in batch.errors]
     n = n_read + len(error_refs)
@@ -547,7 +562,7 @@ class MappedRun:
 
 
 def map_batches(batches: Iterable[Batch], feed: Feed, spec: DataSetSpec, department: Department,
-                batch_id: str, max_rows: int | None = None) -> MappedRun:
+                batch_id: str, max_rows: int | None = None, sparse: bool = False) -> MappedRun:
     """Map every batch of a read with ``map_batch`` into one standard frame.
 
     With ``max_rows``, reading stops after the batch that reaches it: the cursor is that
@@ -559,7 +574,7 @@ def map_batches(batches: Iterable[Batch], feed: Feed, spec: DataSetSpec, departm
     issues: list[pd.DataFrame] = []
     rows, cursor, count, drained = 0, None, 0, True
     for batch in batches:
-        mapped = map_batch(batch, feed, spec, department, batch_id)
+        mapped = map_batch(batch, feed, spec, department, batch_id, sparse)
         if len(mapped.issues):
             issues.append(mapped.issues.assign(row=mapped.issues["row"] + rows))
         frames.append(mapped.frame)

@@ -31,6 +31,7 @@ from connectors.registry import kind as connector_kind
 from expectations.validate import ThresholdBreached, Thresholds, validate_frame
 from huiju import jsonlog
 from huiju.departments import Department, Feed, LegacySystem, load_departments
+from huiju.errors import UnknownName
 from huiju.mapping import frame_dtype, map_batches
 from huiju.settings import Settings, load_settings
 from huiju.versions import order_by_version, stale_rows
@@ -66,7 +67,9 @@ def find_department(code: str, settings: Settings | None = None) -> Department:
     for department in load_departments(settings.departments_dir):
         if department.code == code:
             return department
-    raise KeyError(f"no department {code!r} in {settings.departments_dir}")
+    known = ", ".join(sorted(d.code for d in load_departments(settings.departments_dir)))
+    raise UnknownName(f"no department {code!r} in {settings.departments_dir} "
+                      f"(known: {known or 'none'})")
 
 
 def find_feed(department: Department, source_id: str, dataset: str) -> tuple[LegacySystem, Feed]:
@@ -75,7 +78,7 @@ def find_feed(department: Department, source_id: str, dataset: str) -> tuple[Leg
     for feed in source.feeds:
         if feed.dataset == dataset:
             return source, feed
-    raise KeyError(f"{department.code}: source {source_id!r} does not feed {dataset!r}")
+    raise UnknownName(f"{department.code}: source {source_id!r} does not feed {dataset!r}")
 
 
 def feeds_of(department: Department, datasets: list[str] | None = None) -> list[FeedKey]:
@@ -85,7 +88,7 @@ def feeds_of(department: Department, datasets: list[str] | None = None) -> list[
     if datasets:
         unknown = set(datasets) - {key.dataset for key in keys}
         if unknown:
-            raise KeyError(f"{department.code} feeds no data set {sorted(unknown)}")
+            raise UnknownName(f"{department.code} feeds no data set {sorted(unknown)}")
         keys = [key for key in keys if key.dataset in datasets]
     return keys
 
@@ -94,8 +97,11 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
                    settings: Settings) -> Connector:
     """The connector for ``feed``, as its kind in ``connectors.registry`` builds it.
 
-    A kind's archive folder defaults to ``<archive dir>/<department>/<source>``; its path
-    fields, when relative, are relative to HUIJU_HOME, not to the process's directory.
+    A kind's archive folder defaults to ``<archive dir>/<department>/<source>``. Its path
+    fields (``connectors.registry``: the kind's ``paths``) are never relative to the process's
+    directory: one written ``./…`` or ``../…`` is relative to the department file's folder (a
+    deployment keeping department files and drop folders together, outside the repository);
+    any other relative path is relative to HUIJU_HOME.
     """
     kind = connector_kind(source.kind)
     config = feed.connector_config
@@ -105,8 +111,15 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     for name in kind.paths:
         value = updates.get(name, getattr(config, name))
         if value is not None and not Path(value).is_absolute():
-            updates[name] = str(settings.home / value)
+            updates[name] = str(_path_base(department, value, settings) / value)
     return kind.open(config.model_copy(update=updates) if updates else config)
+
+
+def _path_base(department: Department, value: str, settings: Settings) -> Path:
+    """The folder a relative path of ``department``'s file is relative to."""
+    if department.path is not None and value.replace("\\", "/").startswith(("./", "../")):
+        return Path(department.path).resolve().parent
+    return settings.home
 
 
 @cache
@@ -178,7 +191,8 @@ def _read_standard(path: str, dataset: str) -> pd.DataFrame:
 @jsonlog.task
 def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             interval_start: str | None = None, interval_end: str | None = None,
-            settings: Settings | None = None) -> dict:
+            settings: Settings | None = None,
+            on_rows: Callable[[int], None] | None = None) -> dict:
     """Read the feed's new rows from its source, map them to the standard frame, stage them.
 
     Resumes after the cursor committed with the feed's last loaded batch. Rows the source
@@ -188,6 +202,7 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     File and API feeds have no period to select by (a drop folder holds what was sent): in a
     period run they extract what is new since their cursor, as a scheduled run would.
     ``settings`` default to the environment's (``huiju.settings``), as in an Airflow task.
+    ``on_rows`` hears the rows of each connector batch as it is read (for progress).
     """
     settings = settings or load_settings()
     department = find_department(department_code, settings)
@@ -209,9 +224,10 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
 
     # A period has no cursor to go on from: it is read whole.
     warnings: list[str] = []
-    batches = _noting(connector.read(None if period else saved_cursor), warnings)
+    batches = _noting(connector.read(None if period else saved_cursor), warnings, on_rows)
     run = map_batches(batches, feed, spec, department,
-                      batch_id, max_rows=None if period else feed.max_rows_per_run)
+                      batch_id, max_rows=None if period else feed.max_rows_per_run,
+                      sparse=connector_kind(source.kind).sparse)
     for warning in warnings:
         _log.warning("%s/%s/%s: %s", key.department, key.source, key.dataset, warning)
     if run.frame is not None:
@@ -236,10 +252,13 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             "extracted_at": datetime.now(UTC).isoformat()}
 
 
-def _noting(batches: Iterator[Batch], warnings: list[str]) -> Iterator[Batch]:
+def _noting(batches: Iterator[Batch], warnings: list[str],
+            on_rows: Callable[[int], None] | None = None) -> Iterator[Batch]:
     """The batches as they come, their warnings collected into ``warnings``."""
     for batch in batches:
         warnings.extend(batch.warnings)
+        if on_rows is not None:
+            on_rows(batch.num_rows + len(batch.errors))
         yield batch
 
 
@@ -387,9 +406,24 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
         "more": bool(validated.get("more")),
         "warnings": list(validated.get("warnings") or []),
     }
+    _log.info("%s", accounting_line(accounting))
     if validated.get("threshold_breached") and raise_on_threshold:
         raise ThresholdBreached(validated["threshold_breached"])
     return accounting
+
+
+def accounting_line(accounting: dict) -> str:
+    """A load's accounting in one line: the last a load task logs (Airflow's task log)."""
+    a = accounting
+    line = (f"accounting {a['department']}/{a['source']}/{a['dataset']} batch {a['batch_id']}: "
+            f"extracted {a['extracted']} = loaded {a['loaded']} + quarantined "
+            f"{a['quarantined']} + superseded {a['superseded']}; inserted {a['inserted']}, "
+            f"updated {a['updated']}, deleted {a['deleted']}, unchanged {a['unchanged']}")
+    if a.get("already_loaded"):
+        line += " (committed before)"
+    if a.get("threshold_breached"):
+        line += f"; THRESHOLD BREACHED: {a['threshold_breached']}"
+    return line
 
 
 def _committed_accounting(settings: Settings, validated: dict) -> dict:
@@ -404,27 +438,30 @@ def _committed_accounting(settings: Settings, validated: dict) -> dict:
         raise FileNotFoundError(
             f"{validated['frame']}: the staged batch {validated['batch_id']} is gone and was "
             "never loaded; run the feed again from extract")
-    return {**{k: validated[k] for k in ("department", "source", "dataset", "batch_id",
-                                         "run_id")},
-            "extracted": counts["extracted"], "loaded": counts["passed"],
-            "quarantined": counts["quarantined"], "superseded": counts["superseded"],
-            "inserted": counts["inserted"], "updated": counts["updated"],
-            "deleted": counts["deleted"], "unchanged": counts["unchanged"],
-            "already_loaded": True, "threshold_breached": validated.get("threshold_breached"),
-            "more": bool(validated.get("more"))}
+    accounting = {
+        **{k: validated[k] for k in ("department", "source", "dataset", "batch_id", "run_id")},
+        "extracted": counts["extracted"], "loaded": counts["passed"],
+        "quarantined": counts["quarantined"], "superseded": counts["superseded"],
+        "inserted": counts["inserted"], "updated": counts["updated"],
+        "deleted": counts["deleted"], "unchanged": counts["unchanged"],
+        "already_loaded": True, "threshold_breached": validated.get("threshold_breached"),
+        "more": bool(validated.get("more"))}
+    _log.info("%s", accounting_line(accounting))
+    return accounting
 
 
 def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
              on_step: Callable[[str, int], None] | None = None,
              results: list[dict] | None = None,
-             settings: Settings | None = None) -> list[dict]:
+             settings: Settings | None = None,
+             on_rows: Callable[[int], None] | None = None) -> list[dict]:
     """Extract, validate and load one feed in this process until its source is drained.
 
     One batch per pass: more than one only when the feed caps its rows per run. ``on_step``
     hears each task ("extract", "validate", "load") with the pass number, for progress. Each
     committed batch's accounting is appended to ``results`` as it commits, so a caller still
     has it when a later pass fails. ``settings`` (default: the environment's) name the
-    warehouse and folders of every pass.
+    warehouse and folders of every pass. ``on_rows`` hears each connector batch's rows.
     """
     results = [] if results is None else results
     start = len(results)
@@ -433,7 +470,7 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
         passes = len(results) - start
         step("extract", passes)
         extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
-                            settings=settings)
+                            settings=settings, on_rows=on_rows)
         step("validate", passes)
         validated = validate(extracted, settings=settings)
         step("load", passes)

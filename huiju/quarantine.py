@@ -48,6 +48,50 @@ def quarantined(engine: sa.Engine, *, department: str | None = None, dataset: st
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
+def by_record(rows: list[dict]) -> list[dict]:
+    """The failure rows of :func:`quarantined` as one row per record, its rules aggregated.
+
+    ``rules``, ``fields``, ``problems``/``问题`` and ``values`` list each failure's in rule
+    order (a field or value once); ``status`` is ``open`` if any failure is.
+    """
+    records: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["department_code"], row["dataset"], row["source_ref"])
+        record = records.setdefault(key, {
+            "department_code": key[0], "dataset": key[1], "source_ref": key[2],
+            "record_id": row["record_id"], "_rules": [], "_fields": [], "_en": [], "_zh": [],
+            "_values": [], "status": row["status"], "last_seen_at": row["last_seen_at"]})
+        record["_rules"].append(row["rule_id"])
+        for name, value in (("_fields", row["field"]), ("_en", row["message_en"]),
+                            ("_zh", row["message_zh"]), ("_values", row["raw_value"])):
+            if value is not None and value not in record[name]:
+                record[name].append(value)
+        if row["status"] == "open":
+            record["status"] = "open"
+        if row["last_seen_at"] and (record["last_seen_at"] is None
+                                    or row["last_seen_at"] > record["last_seen_at"]):
+            record["last_seen_at"] = row["last_seen_at"]
+    return [{**{k: v for k, v in r.items() if not k.startswith("_")},
+             "rules": ", ".join(r["_rules"]), "fields": ", ".join(r["_fields"]),
+             "problems": "; ".join(r["_en"]), "问题": "；".join(r["_zh"]),
+             "values": " | ".join(str(v) for v in r["_values"])} for r in records.values()]
+
+
+def by_rule(rows: list[dict]) -> list[dict]:
+    """The failure rows of :func:`quarantined` summarised per rule: how many records fail it."""
+    rules: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["department_code"], row["dataset"], row["rule_id"])
+        rule = rules.setdefault(key, {
+            "department_code": key[0], "dataset": key[1], "rule_id": key[2],
+            "field": row["field"], "records": set(), "problem": row["message_en"],
+            "问题": row["message_zh"], "example_source_ref": row["source_ref"]})
+        rule["records"].add(row["source_ref"])
+    summary = [{**r, "records": len(r["records"])} for r in rules.values()]
+    return sorted(summary, key=lambda r: (-r["records"], r["department_code"], r["dataset"],
+                                          r["rule_id"]))
+
+
 def platform_rejections(engine: sa.Engine, *, department: str | None = None,
                         dataset: str | None = None, status: str | None = "open") -> list[dict]:
     """What the platforms rejected (one row per error), with their code and reason."""

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     generate.add_argument("--departments-dir", help="department YAML folder "
                           "(default $HUIJU_DEPARTMENTS_DIR or departments/)")
     generate.add_argument("--output", default=None,
-                          help="manifest file (default dags/huiju_manifest.py)")
+                          help="manifest file (default $HUIJU_MANIFEST_PATH, else "
+                               "dags/huiju_manifest.py)")
     generate.add_argument("--check", action="store_true",
                           help="write nothing; exit 1 when the manifest is stale")
     generate.set_defaults(handler=_generate)
@@ -35,16 +36,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     pools = actions.add_parser(
         "pools", help="create/update the Airflow pools (one per source system)")
     pools.add_argument("--manifest", default=None,
-                       help="manifest file (default dags/huiju_manifest.py)")
+                       help="manifest file (default $HUIJU_MANIFEST_PATH, else "
+                            "dags/huiju_manifest.py)")
     pools.add_argument("--dry-run", action="store_true", help="list the pools, change nothing")
     pools.set_defaults(handler=_pools)
 
 
 def _generate(args: argparse.Namespace) -> int:
     from huiju.departments import DepartmentConfigError
-    from huiju.manifest import MANIFEST_PATH, render_departments
+    from huiju.manifest import manifest_path, render_departments
 
-    output = Path(args.output) if args.output else MANIFEST_PATH
+    output = Path(args.output) if args.output else manifest_path()
     try:
         text = render_departments(args.departments_dir)
     except DepartmentConfigError as error:
@@ -67,9 +69,9 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _pools(args: argparse.Namespace) -> int:
-    from huiju.manifest import MANIFEST_PATH, apply_pools, pools, read_manifest
+    from huiju.manifest import apply_pools, manifest_path, pools, read_manifest
 
-    wanted = pools(read_manifest(args.manifest or MANIFEST_PATH))
+    wanted = pools(read_manifest(args.manifest or manifest_path()))
     for pool in wanted:
         sys.stdout.write(f"{pool['name']}\t{pool['slots']}\t{pool['description']}\n")
     if args.dry_run:

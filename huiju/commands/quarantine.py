@@ -7,6 +7,15 @@ import sys
 from pathlib import Path
 
 from huiju.commands.warehouse_option import add_url_option, settings_for
+from huiju.output import add_format_option
+
+
+def _count(text: str) -> int:
+    """A count of records: a whole number, 0 or more."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action.add_argument("--dataset", metavar="NAME", help="only this data set")
         action.add_argument("--status", choices=("open", "resolved", "all"), default="open")
         add_url_option(action)
+        if name == "list":
+            add_format_option(action)
+            action.add_argument("--by", choices=("record", "rule"), default="record",
+                                help="one line per record (default) or a summary per rule")
+            action.add_argument("--limit", type=_count, metavar="N", help="show N records")
+            action.add_argument("--offset", type=_count, default=0, metavar="N",
+                                help="skip the first N records")
         if name == "export":
             action.add_argument("--out", required=True, type=Path, help="CSV file to write")
         action.set_defaults(handler=_run)
@@ -32,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     resolve.add_argument("--department", metavar="CODE", required=True)
     resolve.add_argument("--dataset", metavar="NAME", required=True)
     resolve.add_argument("--source-ref", metavar="REF", required=True,
-                         help="the quarantined record (as `huiju quarantine list` shows it)")
+                         help="the quarantined record's source_ref, in full as "
+                              "`huiju quarantine list` shows it")
     resolve.add_argument("--rule", metavar="RULE_ID", help="only this rule's failure")
     resolve.add_argument("--reason", required=True, help="why it is resolved")
     add_url_option(resolve)
@@ -76,24 +93,39 @@ def _run(args: argparse.Namespace) -> int:
         write_rejections(rows, args.out)
         sys.stdout.write(f"wrote {len(rows)} quarantined failures to {args.out}\n")
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    listing = Table("department", "data set", "source ref", "rule", "field", "问题", "problem",
-                    "value", "status", title=f"{len(rows)} quarantined failures")
-    for row in rows:
-        listing.add_row(row["department_code"], row["dataset"], row["source_ref"],
-                        row["rule_id"], row["field"], row["message_zh"], row["message_en"],
-                        row["raw_value"] or "", row["status"])
-    console = Console(width=200)
-    console.print(listing)
-    if rejected:
-        platforms = Table("department", "data set", "source ref", "platform", "record id",
-                          "code", "field", "reason", "status",
-                          title=f"{len(rejected)} rejections by the receiving platforms")
-        for row in rejected:
-            platforms.add_row(row["department_code"], row["dataset"], row["source_ref"],
-                              f"{row['platform']}/{row['resource']}", row["record_id"],
-                              row["code"], row["field"], row["reason"], row["status"])
-        console.print(platforms)
+    _list(args, rows, rejected)
     return 0
+
+
+def _list(args: argparse.Namespace, rows: list[dict], rejected: list[dict]) -> None:
+    """Print the quarantine one record a line (or per rule with ``--by rule``), paged."""
+    from huiju.output import Section, emit
+    from huiju.quarantine import by_record, by_rule
+
+    if args.by == "rule":
+        rules = by_rule(rows)
+        emit([Section(f"{len(rules)} rules failed by {len(by_record(rows))} quarantined "
+                      "records", RULE_COLUMNS, rules, key="rules")], args.format)
+        return
+    records = by_record(rows)
+    page = records[args.offset:][:args.limit] if args.limit is not None \
+        else records[args.offset:]
+    sections = [Section(f"{len(records)} quarantined records ({len(rows)} failures); "
+                        f"showing {args.offset + 1 if page else 0}–{args.offset + len(page)}",
+                        RECORD_COLUMNS, page, key="records")]
+    if rejected or args.format == "json":
+        sections.append(Section(f"{len(rejected)} rejections by the receiving platforms",
+                                REJECTION_COLUMNS, rejected, key="rejections"))
+    notes = []
+    if args.offset + len(page) < len(records):
+        notes.append(f"{len(records) - args.offset - len(page)} more: "
+                     f"--offset {args.offset + len(page)}")
+    emit(sections, args.format, notes=notes)
+
+
+RECORD_COLUMNS = ("department_code", "dataset", "source_ref", "record_id", "rules", "fields",
+                  "problems", "问题", "values", "status", "last_seen_at")
+RULE_COLUMNS = ("department_code", "dataset", "rule_id", "field", "records", "problem", "问题",
+                "example_source_ref")
+REJECTION_COLUMNS = ("department_code", "dataset", "source_ref", "platform", "resource",
+                     "record_id", "code", "field", "reason", "status")

@@ -27,16 +27,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import os
-
-    from rich.console import Console
-    from rich.progress import Progress
+    import sys
 
     if args.departments_dir:
         os.environ["HUIJU_DEPARTMENTS_DIR"] = args.departments_dir
     from huiju import pipeline
+    from huiju.output import console as make_console
+    from huiju.output import unfold
+    from huiju.progress import FeedProgress
     from huiju.reporting import accounting_table
 
-    console = Console()
+    console = make_console()
     settings = settings_for(args)
     department = pipeline.find_department(args.department, settings)
     keys = pipeline.feeds_of(department, args.dataset)
@@ -44,33 +45,36 @@ def _run(args: argparse.Namespace) -> int:
     results: list[dict] = []
     failures: list[str] = []
     notices: list[str] = []  # warnings of an extraction (an empty export): shown, not failed
-    with Progress(console=console, transient=True) as progress:
-        steps = len(keys) * 3
-        task = progress.add_task(f"{department.code}", total=steps)
+    with FeedProgress(sys.stdout) as progress:
         for key in keys:
-            label = f"{key.source} → {key.dataset}"
-
-            def step(name: str, number: int, label=label) -> None:
-                nonlocal steps
-                if name == "extract" and number:  # a feed capped per run: another pass
-                    steps += 3
-                progress.update(task, total=steps, description=f"{name:<8} {label}")
-                progress.advance(task)
-
+            label = f"{department.code} {key.source} → {key.dataset}"
+            progress.feed(label)
             feed_results: list[dict] = []
             try:
-                pipeline.run_feed(key, run_id=run_id, raise_on_threshold=False, on_step=step,
+                pipeline.run_feed(key, run_id=run_id, raise_on_threshold=False,
+                                  on_step=progress.step, on_rows=progress.read,
                                   results=feed_results, settings=settings)
             except Exception as error:  # noqa: BLE001 - one feed's failure must not stop the others
                 failures.append(f"[red]failed[/red] {label}: {type(error).__name__}: {error}")
+                progress.done("failed")
+            else:
+                progress.done("loaded " + ", ".join(f"batch {r['batch_id']}"
+                                                    for r in feed_results))
             results.extend(feed_results)
-            for result in feed_results:
-                for warning in result.get("warnings") or []:
-                    notices.append(f"[yellow]warning[/yellow] {label}: {warning}")
-                if result["threshold_breached"]:
-                    failures.append(f"[red]threshold breached[/red] {label}: "
-                                    f"{result['threshold_breached']} (loaded; quarantine kept)")
-    console.print(accounting_table(results, title=f"{department.code} {department.name.zh}"))
+            _collect(label, feed_results, notices, failures)
+    console.print(unfold(accounting_table(results,
+                                          title=f"{department.code} {department.name.zh}")))
     for line in [*notices, *failures]:
         console.print(line)
     return 1 if failures else 0
+
+
+def _collect(label: str, feed_results: list[dict], notices: list[str],
+             failures: list[str]) -> None:
+    """A feed's warnings into ``notices`` and its breached thresholds into ``failures``."""
+    for result in feed_results:
+        for warning in result.get("warnings") or []:
+            notices.append(f"[yellow]warning[/yellow] {label}: {warning}")
+        if result["threshold_breached"]:
+            failures.append(f"[red]threshold breached[/red] {label}: "
+                            f"{result['threshold_breached']} (loaded; quarantine kept)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from huiju.commands.warehouse_option import add_url_option, settings_for
+from huiju.output import add_format_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,21 +22,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--department", metavar="CODE", help="only this department")
     parser.add_argument("--dataset", metavar="NAME", help="only this data set")
     add_url_option(parser)
+    add_format_option(parser)
     parser.set_defaults(handler=_verify)
 
 
-def _verify(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
+BATCH_COLUMNS = ("department", "dataset", "source", "batch", "extracted", "landed", "changed",
+                 "versions", "verified")
+DELIVERY_COLUMNS = ("platform", "resource", "dataset", "due", "acknowledged", "rejected",
+                    "withheld", "pending", "expiry_withdrawals", "verified")
+RECONCILE_COLUMNS = ("department", "dataset", "source", "period", "source_rows",
+                     "warehouse_rows", "flagged", "reconciled", "source_equals_warehouse")
 
+
+def _verify(args: argparse.Namespace) -> int:
     from warehouse.engine import create_warehouse_engine
-    from warehouse.verify import (
-        delivery_verdict,
-        last_reconciliations,
-        verdict,
-        verify,
-        verify_delivery,
-    )
+    from warehouse.verify import last_reconciliations, verify, verify_delivery
 
     engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
@@ -47,46 +48,40 @@ def _verify(args: argparse.Namespace) -> int:
                                        dataset=args.dataset)
     finally:
         engine.dispose()
-    grid = Table("department", "data set", "source", "batch", "extracted", "landed", "changed",
-                 "versions", "verified", title=f"{len(checks)} batches")
-    for check in checks:
-        problems = check.problems
-        grid.add_row(check.department_code, check.dataset, check.source_system, check.batch_id,
-                     str(check.extracted), str(check.landed), str(check.changed),
-                     str(check.written), "[red]" + "; ".join(problems) + "[/red]"
-                     if problems else "yes")
-    console = Console()
-    console.print(grid)
-    agree, sentence = verdict(checks)
-    console.print(sentence)
-    due = Table("platform", "resource", "data set", "due", "acknowledged", "rejected",
-                "withheld", "pending", "expiry withdrawals", "verified",
-                title=f"delivery: {len(deliveries)} platform resources")
-    for check in deliveries:
-        problems = check.problems
-        due.add_row(check.platform, check.resource, check.dataset, str(check.due),
-                    str(check.acknowledged), str(check.rejected), str(check.withheld),
-                    str(check.pending), str(check.withdrawals),
-                    "[red]" + "; ".join(problems) + "[/red]" if problems else "yes")
-    console.print(due)
-    delivered, sentence = delivery_verdict(deliveries)
-    console.print(sentence)
-    if periods:
-        recon = Table("department", "data set", "source", "period", "source rows",
-                      "warehouse rows", "flagged", "reconciled", "source = warehouse",
-                      title="last reconciliation per feed (huiju reconcile)")
-        for p in periods:
-            recon.add_row(p.department_code, p.dataset, p.source_system, p.period,
-                          str(p.source_rows), str(p.warehouse_rows), str(p.flagged),
-                          f"{p.reconcile_id}", "yes" if p.agrees else "[red]NO[/red]")
-        console.print(recon)
-        differing = [p for p in periods if not p.agrees]
-        if differing:
-            console.print(f"[red]{len(differing)} reconciled periods: source != warehouse[/red]")
-        else:
-            console.print(f"last reconciliation: source = warehouse in all {len(periods)} "
-                          "periods")
-        agree = agree and not differing
+    return _report(args.format, checks, deliveries, periods)
+
+
+def _report(fmt: str, checks, deliveries, periods) -> int:
+    """Print the three listings and their verdicts; the exit status (1: a disagreement)."""
+    from huiju.output import Section, emit
+    from warehouse.verify import delivery_verdict, verdict
+
+    batches = [{"department": c.department_code, "dataset": c.dataset,
+                "source": c.source_system, "batch": c.batch_id, "extracted": c.extracted,
+                "landed": c.landed, "changed": c.changed, "versions": c.written,
+                "verified": "; ".join(c.problems) if c.problems else "yes"} for c in checks]
+    due = [{"platform": c.platform, "resource": c.resource, "dataset": c.dataset, "due": c.due,
+            "acknowledged": c.acknowledged, "rejected": c.rejected, "withheld": c.withheld,
+            "pending": c.pending, "expiry_withdrawals": c.withdrawals,
+            "verified": "; ".join(c.problems) if c.problems else "yes"} for c in deliveries]
+    recon = [{"department": p.department_code, "dataset": p.dataset,
+              "source": p.source_system, "period": p.period, "source_rows": p.source_rows,
+              "warehouse_rows": p.warehouse_rows, "flagged": p.flagged,
+              "reconciled": p.reconcile_id, "source_equals_warehouse": p.agrees}
+             for p in periods]
+    agree, batch_sentence = verdict(checks)
+    delivered, delivery_sentence = delivery_verdict(deliveries)
+    notes = [batch_sentence, delivery_sentence]
+    differing = [p for p in periods if not p.agrees]
+    if not periods:
+        notes.append("no reconciliation recorded (huiju reconcile)")
+    elif differing:
+        notes.append(f"{len(differing)} reconciled periods: source != warehouse")
     else:
-        console.print("no reconciliation recorded (huiju reconcile)")
-    return 0 if agree and delivered else 1
+        notes.append(f"last reconciliation: source = warehouse in all {len(periods)} periods")
+    emit([Section(f"{len(checks)} batches", BATCH_COLUMNS, batches, key="batches"),
+          Section(f"delivery: {len(deliveries)} platform resources", DELIVERY_COLUMNS, due,
+                  key="delivery"),
+          Section("last reconciliation per feed (huiju reconcile)", RECONCILE_COLUMNS, recon,
+                  key="reconciliation")], fmt, notes=notes)
+    return 0 if agree and delivered and not differing else 1

@@ -12,6 +12,9 @@ import sys
 
 from connectors.base import mask_url
 
+# The masked warehouse URL the running command announced: error messages name it.
+announced: list[str] = []
+
 URL_HELP = ("warehouse URL (default: $HUIJU_WAREHOUSE_URL, else the embedded SQLite store "
             "var/warehouse/huiju.db under $HUIJU_HOME)")
 
@@ -32,4 +35,5 @@ def settings_for(args: argparse.Namespace):
 
 def announce(url: str) -> None:
     """Say on stderr which warehouse a command uses (stdout stays the command's output)."""
-    sys.stderr.write(f"warehouse {mask_url(url)}\n")
+    announced.append(mask_url(url))
+    sys.stderr.write(f"warehouse {announced[-1]}\n")

@@ -228,13 +228,15 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
     from connectors.testing.http_source import HttpSourceServer
     from huiju.demo import legacy
     from huiju.manifest import apply_pools, pools, read_manifest
+    from huiju.output import console as make_console
+    from huiju.output import unfold
     from huiju.reporting import accounting_table
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
     from warehouse.migrate import upgrade
     from warehouse.verify import verdict, verify
 
-    console = Console()
+    console = make_console(width=200)  # piped (make demo > file): wide, nothing folded
     if console.width < 132:  # the summary tables need the room; wrap nothing else
         console = Console(width=132)
     began = time.monotonic()
@@ -269,8 +271,9 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
         rerun = batch_summary(engine, second)
         after_second = fingerprint(engine)
 
-    console.print(accounting_table(summary, title="Run 1: where every source row went"))
-    console.print(accounting_table(rerun, title="Run 2 (rerun): incremental, nothing new"))
+    console.print(unfold(accounting_table(summary, title="Run 1: where every source row went")))
+    console.print(unfold(accounting_table(rerun,
+                                          title="Run 2 (rerun): incremental, nothing new")))
     same = after_first == after_second
     console.print(f"warehouse after run 1 {'differs from' if before != after_first else 'equals'}"
                   f" the start; after run 2 it is "

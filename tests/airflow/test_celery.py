@@ -155,10 +155,12 @@ def celery_stack(pg_url, tmp_path, dag_folder_tools):
     # The real DAG file imports the probe first (a DAG file may not import another one
     # implicitly, so the test's copy does it explicitly).
     real = dags / "huiju_departments.py"
-    real.write_text(real.read_text(encoding="utf-8").replace(
-        "from huiju_manifest import DEPARTMENTS",
+    text = real.read_text(encoding="utf-8")
+    assert "from pathlib import Path\n" in text
+    real.write_text(text.replace(
+        "from pathlib import Path\n",
         "import a_probe_pipeline  # noqa: F401  (test only)\n"
-        "from huiju_manifest import DEPARTMENTS"), encoding="utf-8")
+        "from pathlib import Path\n", 1), encoding="utf-8")
 
     port = _free_port()
     queue = f"huiju_test_{uuid.uuid4().hex[:8]}"

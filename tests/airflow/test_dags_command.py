@@ -76,3 +76,32 @@ def test_pools_are_created_and_updated(airflow_db, tmp_path, capsys):
     manifest.write_text(render(entries), encoding="utf-8")
     assert main(["dags", "pools", "--manifest", str(manifest)]) == 0
     assert Pool.get_pool(entries[0]["pools"][0]["name"]).slots == 5
+
+
+def test_new_department_outside_the_repo_needs_no_release(tmp_path, monkeypatch,
+                                                          dag_folder_tools):
+    """Department files and the generated manifest live outside the repository: a new
+    department becomes a DAG once `huiju dags generate` wrote HUIJU_MANIFEST_PATH, with its
+    Chinese name as display name and the owner its file names."""
+    from huiju.cli import main
+
+    write_dag_folder, parse_folder = dag_folder_tools
+    departments = tmp_path / "etc" / "departments"
+    shutil.copytree(REPO / "departments", departments)
+    text = (departments / "lz_sjj.yaml").read_text(encoding="utf-8")
+    new = text.replace("code: LZ-SJJ", "code: LZ-NEW", 1)
+    new = new.replace("schedule:", "owner: 兰州数据组\nschedule:", 1)
+    assert new != text
+    (departments / "lz_new.yaml").write_text(new, encoding="utf-8")
+    manifest = tmp_path / "etc" / "huiju_manifest.py"
+    monkeypatch.setenv("HUIJU_MANIFEST_PATH", str(manifest))
+    assert main(["dags", "generate", "--departments-dir", str(departments)]) == 0
+    assert manifest.exists()
+
+    folder = write_dag_folder(tmp_path / "dags", [])  # the released DAG folder knows nothing
+    bag = parse_folder(folder)
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.dags["huiju_lz_new"]
+    assert dag.dag_display_name.startswith("兰州") and "(LZ-NEW)" in dag.dag_display_name
+    assert dag.default_args["owner"] == "兰州数据组"
+    assert bag.dags["huiju_lz_sjj"].default_args["owner"] == "huiju"

@@ -60,7 +60,7 @@ def test_commands_from_different_directories_see_the_same_batches(tmp_path):
         open_failures = query(url, "SELECT count(*) AS n FROM quarantine.record "
                                    "WHERE status = 'open'")[0]["n"]
         assert open_failures > 0  # the demo data plants defects in penalty
-        assert f"{open_failures} quarantined failures" in listed.stdout
+        assert f"quarantined records ({open_failures} failures)" in listed.stdout
 
         # no command made a warehouse of its own where it ran
         assert not any((tmp_path / d / "var").exists() for d in ("a", "b", "c"))
@@ -76,7 +76,7 @@ def test_url_option_overrides_and_is_announced_masked(tmp_path):
     listed = _huiju(tmp_path / "home", {}, tmp_path / "x", "quarantine", "list", "--url",
                     f"sqlite:///{other}")
     assert listed.returncode == 0, listed.stderr
-    assert "0 quarantined failures" in listed.stdout
+    assert "0 quarantined records (0 failures)" in listed.stdout
     # a server that cannot be reached: the error may say anything but never the password
     secret = "pa55-w0rd-never-shown"
     failed = _huiju(tmp_path / "home", {}, tmp_path / "x", "verify", "--url",

@@ -60,6 +60,11 @@ PENALTY_ROW = {
     "报送人": "王五",
     "操作标志": "新增",
     "更新时间": "2021-04-03 10:00:00",
+    # columns of the case table this case leaves empty (a table has every column)
+    "吊销证照": None,
+    "没收金额": None,
+    "法定代表人": None,
+    "违法行为类型": None,
 }
 
 
@@ -196,7 +201,8 @@ def test_wan_yuan_to_yuan_is_exact(tmp_path):
             "区划代码": "620100", "案件来源": "社会举报", "检查编号": "J", "违法事实": "f",
             "处罚依据": "b", "处罚程序": "一般程序", "是否听证": "否", "是否涉刑": "否",
             "决定文书号": "甘药监罚〔2021〕1号", "决定日期": "2021-03-26", "处罚种类": "罚款",
-            "处罚结果": "r", "不予处罚": "否", "结案日期": None}
+            "处罚结果": "r", "不予处罚": "否", "结案日期": None, "法定代表人": None,
+            "违法行为类型": None}
     amounts = ["0.2", "1.23456", "０．５", "1,000", "3", "0.00001"]
     rows = [{**base, "处罚编号": f"P{i}", "罚没金额万元": a} for i, a in enumerate(amounts)]
     mapped = map_batch(_batch(rows), feed, dataset("penalty"), yjj, BATCH_ID)
@@ -245,7 +251,8 @@ def test_open_ended_dates_and_absent_optional_columns():
              "XK_JDRQ": "2021-01-05", "XK_YXQZ": "2021-01-05", "XK_YXQZI": "长期",
              "XK_XKJG": "甘肃省药品监督管理局", "XK_XKJGDM": "11620000MB0000000X", "XK_ZT": "有效",
              "XK_LYDW": "甘肃省药品监督管理局", "XK_LYDWDM": "11620000MB0000000X"}]
-    mapped = map_batch(_batch(rows), license_feed, dataset("license"), yjj, BATCH_ID)
+    mapped = map_batch(_batch(rows), license_feed, dataset("license"), yjj, BATCH_ID,
+                       sparse=True)
     frame = mapped.frame.iloc[0]
     assert frame["valid_to"] == pd.Timestamp("9999-12-31")
     assert frame["counterpart_category"] == "1" and frame["license_category"] == "1"
@@ -253,6 +260,15 @@ def test_open_ended_dates_and_absent_optional_columns():
     assert frame["record_id"] == "GS-YJJ:甘药许〔2021〕1号"
     assert pd.isna(frame["remark"]) and pd.isna(frame["legal_rep"])
     assert mapped.issues.empty
+
+
+def test_absent_column_of_a_table_or_file_is_a_mapping_error_naming_the_closest():
+    # a misspelt column must never load empty values over real ones
+    department = _scjg()
+    feed = _feed(department, "penalty")
+    rows = [{k: v for k, v in PENALTY_ROW.items() if k != "注册地址"} | {"注册地址 ": "x"}]
+    with pytest.raises(MappingError, match=r"'注册地址' \(closest: 注册地址 , 经营地址\)"):
+        map_batch(_batch(rows), feed, dataset("penalty"), department, BATCH_ID)
 
 
 def test_absent_column_of_a_required_field_is_a_mapping_error():
@@ -491,7 +507,7 @@ def test_derived_record_id_too_long_for_the_field_uses_a_digest():
              "XK_YXQZI": "2022-01-04", "XK_XKJG": "j", "XK_XKJGDM": "x", "XK_ZT": "有效",
              "XK_LYDW": "d", "XK_LYDWDM": "x"}] * 2
     frame = map_batch(_batch(rows), _feed(yjj, "license"), dataset("license"), yjj,
-                      BATCH_ID).frame
+                      BATCH_ID, sparse=True).frame  # an API: null keys left out
     record_id = frame["record_id"].iloc[0]
     assert record_id.startswith("GS-YJJ:#") and len(record_id) == 64
     assert record_id == frame["record_id"].iloc[1]  # stable for the same key

@@ -1,0 +1,63 @@
+"""``huiju run``'s progress when piped, and Great Expectations kept out of the logs (issue 11)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from huiju.progress import FeedProgress
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_piped_progress_is_a_plain_line_per_step_and_at_most_one_per_interval():
+    out, clock = io.StringIO(), Clock()
+    with FeedProgress(out, interval=10, clock=clock) as progress:
+        progress.feed("GS-SCJG case_db → penalty")
+        progress.step("extract", 0)
+        for _ in range(30):  # 30 batches of 1000 rows over 15 s
+            clock.now += 0.5
+            progress.read(1000)
+        progress.step("load", 0)
+        progress.done("loaded batch 2026120100001")
+    lines = out.getvalue().splitlines()
+    assert all(line.startswith("progress GS-SCJG case_db → penalty: ") for line in lines)
+    reading = [line for line in lines if "extract;" in line and "; 0 rows read" not in line]
+    assert len(reading) == 1  # 15 s of reading, one line per 10 s
+    assert "20,000 rows read in 20 batches, 2,000 rows/s" in reading[0]
+    assert "30,000 rows read in 30 batches" in lines[-1] and "loaded batch" in lines[-1]
+    assert "\r" not in out.getvalue()  # no redraws in a log
+
+
+def test_great_expectations_registration_noise_is_silenced():
+    script = ("import logging, sys\n"
+              "logging.basicConfig(level=logging.INFO, stream=sys.stdout, "
+              "format='%(name)s %(message)s')\n"
+              "from expectations.validate import validate_frame\n"
+              "from expectations.testing.samples import sample_frame\n"
+              "from schemas.catalog import dataset\n"
+              "validate_frame(sample_frame(dataset('penalty'), 3), dataset('penalty'))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert "great_expectations" not in done.stdout + done.stderr
+
+
+def test_next_run_of_every_schedule_preset_is_in_shanghai_time():
+    from datetime import UTC, datetime
+
+    from huiju.departments import SCHEDULE_PRESETS
+    from huiju.status import next_run
+
+    now = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)  # 07:00 on 2 December in Shanghai
+    assert str(next_run("0 2 * * *", now)) == "2026-12-03 02:00:00+08:00"
+    assert str(next_run("@daily", now)) == "2026-12-03 00:00:00+08:00"
+    assert str(next_run("@quarterly", now)) == "2027-01-01 00:00:00+08:00"
+    for preset in SCHEDULE_PRESETS:
+        assert next_run(preset, now) > now
