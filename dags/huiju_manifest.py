@@ -16,7 +16,7 @@ DEPARTMENTS = [
         'timezone': 'Asia/Shanghai',
         'start_date': '2021-01-01',
         'catchup': False,
-        'owner': 'GS-HLWJG',
+        'owner': 'huiju',
         'tags': ['huiju', 'GS-HLWJG', 'division:620000', 'source:http'],
         'retries': 2,
         'retry_delay_seconds': 300,

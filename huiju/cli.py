@@ -33,7 +33,6 @@ COMMAND_MODULES = (
     "users",
     "serve",
     "leads",
-    "status",
 )
 
 
