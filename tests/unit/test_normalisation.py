@@ -111,7 +111,8 @@ def test_lower_case_x_id_gets_the_same_verdict_in_penalty_and_license(tmp_path):
             "XK_JDRQ": "2021-01-05", "XK_YXQZ": "2021-01-05", "XK_YXQZI": "2022-01-04",
             "XK_XKJG": "甘肃省药品监督管理局", "XK_XKJGDM": "11620000MB0000000X", "XK_ZT": "有效",
             "XK_LYDW": "甘肃省药品监督管理局", "XK_LYDWDM": "11620000MB0000000X",
-            "XK_XDR_ZJLX": "居民身份证"}
+            "XK_XDR_ZJLX": "居民身份证", "XK_XDR_SHXYM": "", "XK_FRDB": "", "XK_XKBH": "",
+            "XK_XKZS": "", "BZ": ""}
     broken = "62010219850315108" + "1"  # wrong check character: still rejected
     mapped, outcome = _one([{**base, "XK_XDR_ZJHM": ID_LOWER_X},
                             {**base, "XK_WSH": "甘药许〔2021〕2号", "XK_XDR_ZJHM": broken}],
