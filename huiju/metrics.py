@@ -1,9 +1,10 @@
-"""Prometheus metrics read from the warehouse on each scrape.
+"""Prometheus metrics read from the warehouse on each scrape: rows, rejections, lag per feed,
+and the delivery backlog per platform.
 
 ``huiju metrics`` prints them in the text exposition format (for a node-exporter textfile or a
-cron job), ``huiju metrics --serve PORT`` answers scrapes on ``/metrics``. Each scrape runs two
-grouped queries (:mod:`huiju.feed_health`); nothing is cached, so the figures are the
-warehouse's own.
+cron job), ``huiju metrics --serve PORT`` answers scrapes on ``/metrics``. Each scrape runs three
+grouped queries (:mod:`huiju.feed_health` and the outbox's status counts); nothing is cached,
+so the figures are the warehouse's own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from huiju.feed_health import OUTCOMES, feed_health, open_rejections
+from warehouse.outbox import status_counts
 
 FEED_LABELS = ["department", "source", "dataset"]
 
@@ -50,7 +52,13 @@ class WarehouseCollector(Collector):
                                        labels=["department", "dataset"])
         for (department, dataset), count in sorted(open_rejections(self.engine).items()):
             rejections.add_metric([department, dataset], count)
-        yield from (rows, batches, last, lag, rejections)
+        backlog = GaugeMetricFamily("huiju_delivery_messages",
+                                    "outbox messages per platform and status (pending = backlog)",
+                                    labels=["platform", "status"])
+        for platform, counts in sorted(status_counts(self.engine).items()):
+            for status, count in sorted(counts.items()):
+                backlog.add_metric([platform, status], count)
+        yield from (rows, batches, last, lag, rejections, backlog)
 
 
 def registry_for(engine: sa.Engine) -> CollectorRegistry:

@@ -64,6 +64,12 @@ def test_metrics_equal_the_warehouse_counts(built, monkeypatch, tmp_path, capsys
     assert metrics[("huiju_quarantine_open_records",
                     (("dataset", "inspection"), ("department", "LZ-SJJ")))] == open_records
     assert 0 <= metrics[("huiju_feed_lag_seconds", labels)] < 600
+    # the delivery backlog: the outbox's own count of messages waiting per platform
+    pending = scalar(url, "SELECT count(*) FROM delivery.outbox WHERE status = 'pending' "
+                          "AND platform = 'national'")
+    assert pending > 0
+    assert metrics[("huiju_delivery_messages",
+                    (("platform", "national"), ("status", "pending")))] == pending
 
 
 def test_a_department_that_misses_its_window_is_alerted(built, monkeypatch, tmp_path, capsys):
