@@ -101,7 +101,12 @@ class HuijuNotifier(BaseNotifier):
 
 
 def send(message: dict[str, Any], destination: str | None = None) -> None:
-    """Deliver one JSON message to ``destination`` (default: ``HUIJU_NOTIFY``)."""
+    """Deliver one JSON message to ``destination`` (default: ``HUIJU_NOTIFY``); resident ID
+    numbers in its text values are masked (a failed task's error may quote a record)."""
+    from huiju.jsonlog import mask_personal
+
+    message = {key: mask_personal(value) if isinstance(value, str) else value
+               for key, value in message.items()}
     where = parse_destination(destination or os.environ.get(ENV_VAR))
     if where.kind == "log":
         log.error("Huiju %s: %s", message.get("event", "notification"),
