@@ -32,6 +32,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         os.environ["HUIJU_DEPARTMENTS_DIR"] = args.departments_dir
     from huiju import pipeline
     from huiju.departments import load_departments
+    from huiju.identity import current_actor
     from huiju.reconcile import new_reconcile_id, reconcile_feed
     from huiju.settings import load_settings
 
@@ -61,6 +62,7 @@ def _reconcile(args: argparse.Namespace) -> int:
                 problems.append(f"[red]failed[/red] {key.department} {key.source} → "
                                 f"{key.dataset}: {type(error).__name__}: {error}")
                 continue
+            _record(settings, key, reconcile_id, periods, current_actor())
             for period, state in sorted(periods.items()):
                 c = state.counts
                 agrees = c["source_rows"] == c["warehouse_rows"]
@@ -77,3 +79,22 @@ def _reconcile(args: argparse.Namespace) -> int:
     for line in problems:
         console.print(line)
     return 1 if problems else 0
+
+
+def _record(settings, key, reconcile_id: str, periods: dict, actor: str) -> None:
+    """Who reconciled the feed and what it decided (re-extracted, deleted, flagged), in the
+    append-only action log."""
+    from warehouse.actions import record_action
+    from warehouse.engine import create_warehouse_engine
+
+    totals = {name: sum(state.counts[name] for state in periods.values())
+              for name in ("source_rows", "warehouse_rows", "re_extracted", "deleted", "flagged")}
+    engine = create_warehouse_engine(settings.warehouse_url)
+    try:
+        with engine.begin() as conn:
+            record_action(conn, actor=actor, action="reconcile.run",
+                          target=f"{key.department}/{key.source}/{key.dataset}",
+                          department_code=key.department, dataset=key.dataset,
+                          detail={"reconcile_id": reconcile_id, **totals})
+    finally:
+        engine.dispose()

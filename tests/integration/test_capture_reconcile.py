@@ -5,6 +5,8 @@ PostgreSQL; warehouse: SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from capture_support import (
@@ -95,6 +97,13 @@ def test_reconcile_repairs_what_the_cursor_cannot_see(source_url, monkeypatch, t
     assert all(r["source_rows"] == r["warehouse_rows"] for r in recorded)
     assert sum(r["re_extracted"] for r in recorded) == 2
     assert _periods(url)["2025-02-01"] == (1, 1)
+    # who reconciled, and what it decided, is in the append-only action log
+    (action,) = query(url, "SELECT actor, action, target, detail FROM audit.action")
+    assert action["actor"].startswith("os:") and action["action"] == "reconcile.run"
+    assert action["target"] == f"{DEPARTMENT}/ent_db/enterprise"
+    detail = action["detail"] if isinstance(action["detail"], dict) else json.loads(
+        action["detail"])
+    assert (detail["re_extracted"], detail["deleted"]) == (2, 1)
     deleted = query(url, "SELECT is_deleted, operation FROM core.enterprise WHERE pripid = 'E2'")
     assert deleted == [{"is_deleted": True, "operation": "d"}] or \
         deleted == [{"is_deleted": 1, "operation": "d"}]
