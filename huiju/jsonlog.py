@@ -130,7 +130,8 @@ def _annotate_huiju_records() -> None:
 
     def factory(*args, **kwargs) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        if record.name == "huiju" or record.name.startswith("huiju."):
+        name = record.name or ""  # logging.makeLogRecord builds one with no name first
+        if name == "huiju" or name.startswith("huiju."):
             context.filter(record)
             personal.filter(record)
         return record

@@ -39,7 +39,7 @@ def pull_tasks(engine: sa.Engine, department: Department, routing: RoutingTable,
 
     source = department.sources[0]
     config = HttpSourceConfig.model_validate({
-        **source.connection, "url": routing.joint_tasks_url, "name": "national/joint-tasks",
+        **source.connection, "path": routing.joint_tasks_url, "name": "national/joint-tasks",
         "records_path": "tasks", "id_field": "task_no", "flatten": False, "keep_cursor": True,
         "match": {}})
     reader = HttpSource(config, token=token)

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.mariadb, pytest.mark.slow]
 
 
-SOURCE_TABLES = {"penalty": "行政处罚案件", "inspection": "检查记录", "enterprise": "企业基本信息"}
+SOURCE_TABLES = {"penalty": "行政处罚案件", "inspection": "检查记录", "enterprise": "企业基本信息",
+                 "lead_disposition": "线索处置"}
 OPERATION_COLUMN, DELETE = "操作标志", "删除"  # departments/gs_scjg.yaml: 删除 → operation d
 
 
@@ -89,12 +90,11 @@ def test_gs_scjg_from_mariadb_to_postgresql(warehouse_env, mariadb_url, pg_url, 
             batches = [dict(r._mapping) for r in conn.execute(
                 sa.select(batch).where(batch.c.run_id == run.run_id))]
             core_rows = {name: conn.execute(sa.select(sa.func.count()).select_from(
-                core_table(dataset(name)))).scalar() for name in
-                ("penalty", "inspection", "enterprise")}
+                core_table(dataset(name)))).scalar() for name in SOURCE_TABLES}
     finally:
         engine.dispose()
 
-    assert {b["dataset"] for b in batches} == {"penalty", "inspection", "enterprise"}
+    assert {b["dataset"] for b in batches} == set(SOURCE_TABLES)
     for b in batches:
         assert b["source_system"] == "case_db" and b["extracted"] > 0
         assert b["extracted"] == b["passed"] + b["quarantined"] + b["superseded"], b

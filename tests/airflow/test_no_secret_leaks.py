@@ -50,6 +50,9 @@ COMMANDS: dict[str, list[list[str]]] = {
     "demo": [],          # run first, as a whole (below)
     "expectations": [["expectations", "generate", "--check"]],
     "simulator": [],     # started by the demo with the platform token (scanned with it)
+    "source": [["source", "check", "--department", "LZ-SJJ", "--sample", "5"]],
+    "status": [["status"], ["status", "--format", "json"]],
+    "leads": [["leads", "list", "--all"]],
     "users": [["users", "add", "auditor1", "--role", "auditor", "--password-stdin"],
               ["users", "list"]],
     "serve": [],         # a server: tests/browser drives it
