@@ -177,13 +177,16 @@ def test_an_overdue_lead_is_flagged_and_a_closed_one_is_not(workspace, capsys):
         ["TS1", "TS2"]
     assert list(leads(engine, department="GS-YJJ", now=now)) == []
     # huiju status: open leads per department, with the earliest deadline (TS1 is overdue today)
+    import json
+
     from huiju.cli import main
 
     capsys.readouterr()
-    assert main(["status"]) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if "GS-SCJG" in x)
-    assert [cell.strip() for cell in line.strip("│ ").split("│")] == [
-        "GS-SCJG", "2", "1", (now - dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")]
+    assert main(["status", "--no-lag", "--format", "json"]) == 0
+    open_leads = json.loads(capsys.readouterr().out)["leads"]
+    scjg = next(row for row in open_leads if row["department"] == "GS-SCJG")
+    assert scjg == {"department": "GS-SCJG", "open_leads": 2, "overdue": 1,
+                    "earliest_deadline": (now - dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")}
 
 
 def test_joint_task_round_trip_is_accepted_by_the_simulator(workspace, national):
