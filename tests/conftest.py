@@ -72,3 +72,13 @@ def mariadb_url(mariadb_admin: sa.Engine) -> Iterator[str]:
     yield url.render_as_string(hide_password=False)
     with mariadb_admin.connect() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+@pytest.fixture(autouse=True)
+def _no_airflow_context_left_behind() -> Iterator[None]:
+    """An in-process Airflow run (``dag.test()``) exports ``AIRFLOW_CTX_*`` into os.environ
+    and never removes them; left there, every later test would act as that DAG run."""
+    before = {k for k in os.environ if k.startswith("AIRFLOW_CTX_")}
+    yield
+    for key in [k for k in os.environ if k.startswith("AIRFLOW_CTX_") and k not in before]:
+        del os.environ[key]
