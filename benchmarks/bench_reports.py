@@ -60,7 +60,7 @@ def populate(engine: sa.Engine, departments: int, months: int, names: list[str],
             extracted = 100 + (number + index) % 50
             failed = (number + index) % 7
             batch_rows.append({
-                "department_code": department, "source_system": "bench", "dataset": name,
+                "department_code": department, "source_id": "bench", "dataset": name,
                 "batch_id": batch_id, "run_id": run_id, "extracted": extracted,
                 "passed": extracted - failed, "quarantined": failed, "superseded": 0,
                 "inserted": extracted - failed, "updated": 0, "deleted": 0, "unchanged": 0,
@@ -70,7 +70,7 @@ def populate(engine: sa.Engine, departments: int, months: int, names: list[str],
                 for row in range(failed):
                     q_rows.append({
                         "department_code": department, "dataset": name,
-                        "source_system": "bench", "source_ref": f"bench:{batch_id}#{row}",
+                        "source_id": "bench", "source_ref": f"bench:{batch_id}#{row}",
                         "source_hash": "0" * 64, "record_id": None, "batch_id": batch_id,
                         "rule_id": f"0{1 + row % 9}.bench:{row % 3}", "family": f"0{1 + row % 9}",
                         "field": "", "message_zh": "示例原因", "message_en": "example reason",

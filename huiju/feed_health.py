@@ -32,13 +32,13 @@ class FeedHealth:
 def feed_health(engine: sa.Engine) -> list[FeedHealth]:
     """Every feed that has loaded at least one batch, with its totals and last load time."""
     batch = table(AUDIT, "batch")
-    key = (batch.c.department_code, batch.c.source_system, batch.c.dataset)
+    key = (batch.c.department_code, batch.c.source_id, batch.c.dataset)
     query = sa.select(*key, sa.func.count().label("batches"),
                       *(sa.func.sum(batch.c[name]).label(name) for name in OUTCOMES),
                       sa.func.max(batch.c.loaded_at).label("last")).group_by(*key)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    return [FeedHealth(department=row.department_code, source=row.source_system,
+    return [FeedHealth(department=row.department_code, source=row.source_id,
                        dataset=row.dataset, batches=int(row.batches),
                        rows={name: int(getattr(row, name) or 0) for name in OUTCOMES},
                        last_loaded_at=_aware(row.last)) for row in rows]

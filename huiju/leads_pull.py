@@ -57,7 +57,7 @@ def pull_tasks(engine: sa.Engine, department: Department, routing: RoutingTable,
 
 def _save_cursor(engine: sa.Engine, department: str, source: str, cursor: dict) -> None:
     state = table(AUDIT, "cursor_state")
-    key = {"department_code": department, "source_system": source, "dataset": TASKS}
+    key = {"department_code": department, "source_id": source, "dataset": TASKS}
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         updated = conn.execute(state.update().where(

@@ -378,7 +378,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
     quarantine = pd.read_parquet(validated["quarantine"])
     request = LoadRequest(
         dataset=name, department_code=validated["department"],
-        source_system=validated["source"], batch_id=validated["batch_id"],
+        source_id=validated["source"], batch_id=validated["batch_id"],
         rows=_read_standard(validated["passed_rows"], name),
         raw=frame,
         quarantine=quarantine[[*LOAD_QUARANTINE_COLUMNS, "record_id"]],

@@ -25,7 +25,7 @@ from warehouse.actions import record_action
 from warehouse.outbox import rejections
 from warehouse.tables import QUARANTINE, table
 
-EXPORT_COLUMNS = ("department_code", "dataset", "source_system", "source_ref", "record_id",
+EXPORT_COLUMNS = ("department_code", "dataset", "source_id", "source_ref", "record_id",
                   "batch_id", "rule_id", "family", "field", "message_zh", "message_en",
                   "raw_value", "status", "first_seen_at", "last_seen_at", "resolved_batch_id",
                   "resolved_at", "resolved_by", "resolution_note")

@@ -173,10 +173,10 @@ def _compare(conn: sa.Connection, seen: sa.Table, spec: DataSetSpec, key: pipeli
     # again when the source has it back.
     live = sa.select(core.c.source_ref, core.c.source_hash, core.c.is_deleted).where(
         core.c.department_code == key.department,
-        core.c.source_system == key.source).subquery("live")
+        core.c.source_id == key.source).subquery("live")
     failing = sa.select(quarantine.c.source_ref, quarantine.c.source_hash).where(
         quarantine.c.department_code == key.department, quarantine.c.dataset == key.dataset,
-        quarantine.c.source_system == key.source, quarantine.c.status == "open"
+        quarantine.c.source_id == key.source, quarantine.c.status == "open"
     ).distinct().subquery("failing")
     query = (sa.select(seen.c.ref, seen.c.hash, live.c.source_hash, live.c.is_deleted,
                        failing.c.source_hash)
@@ -215,7 +215,7 @@ def _held_by_other(conn: sa.Connection, frame: pd.DataFrame, positions: list[int
         match = sa.or_(*(sa.and_(*(core.c[n] == v for n, v in zip(business, value, strict=True)))
                          for value in values[start:start + 200]))
         query = sa.select(*(core.c[n] for n in business), core.c.source_ref).where(
-            core.c.department_code == key.department, core.c.source_system == key.source,
+            core.c.department_code == key.department, core.c.source_id == key.source,
             core.c.is_deleted == sa.false(), match)
         for row in conn.execute(query):
             for position in wanted.get(tuple(row[:len(business)]), []):
@@ -256,7 +256,7 @@ def _gone(conn: sa.Connection, seen: sa.Table, spec: DataSetSpec, key: pipeline.
     query = (sa.select(core.c.source_ref, core.c.source_hash)
              .select_from(core.outerjoin(seen, seen.c.ref == core.c.source_ref))
              .where(core.c.department_code == key.department,
-                    core.c.source_system == key.source, core.c.is_deleted == sa.false(),
+                    core.c.source_id == key.source, core.c.is_deleted == sa.false(),
                     seen.c.ref.is_(None))
              .order_by(core.c.source_ref))
     return [tuple(row) for row in conn.execute(query)]
@@ -376,7 +376,7 @@ def _handle_gone(gone: list[tuple[str, str]], feed: Feed, spec: DataSetSpec,
             rows = pd.DataFrame(conn.execute(
                 sa.select(*(core.c[n] for n in names), core.c.source_ref).where(
                     core.c.department_code == key.department,
-                    core.c.source_system == key.source, core.c.source_ref.in_(refs))
+                    core.c.source_id == key.source, core.c.source_ref.in_(refs))
             ).mappings().all())
         frame = _deletions(rows, names, spec)
         for ref in frame["_source_ref"]:
@@ -413,7 +413,7 @@ def _record(engine: sa.Engine, key: pipeline.FeedKey, reconcile_id: str,
             periods: dict[str, Period]) -> None:
     now = datetime.now(UTC)
     feed = {"reconcile_id": reconcile_id, "department_code": key.department,
-            "source_system": key.source, "dataset": key.dataset, "reconciled_at": now}
+            "source_id": key.source, "dataset": key.dataset, "reconciled_at": now}
     rows = [{**feed, "period": period, **{name: int(state.counts[name]) for name in COUNTS},
              "batch_id": state.batch_id} for period, state in sorted(periods.items())]
     if not rows:   # an empty source and an empty warehouse agree: say so

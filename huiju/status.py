@@ -76,18 +76,18 @@ def cursor_text(cursor: dict | None) -> str | None:
 def last_batches(engine: sa.Engine) -> dict[tuple[str, str, str], dict]:
     """The newest batch of every feed, keyed (department, source, data set)."""
     batch = table(AUDIT, "batch")
-    key = (batch.c.department_code, batch.c.source_system, batch.c.dataset)
+    key = (batch.c.department_code, batch.c.source_id, batch.c.dataset)
     newest = sa.select(*key, sa.func.max(batch.c.loaded_at).label("at")).group_by(*key) \
         .subquery()
     query = sa.select(batch).join(newest, sa.and_(
         batch.c.department_code == newest.c.department_code,
-        batch.c.source_system == newest.c.source_system, batch.c.dataset == newest.c.dataset,
+        batch.c.source_id == newest.c.source_id, batch.c.dataset == newest.c.dataset,
         batch.c.loaded_at == newest.c.at))
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     result: dict[tuple[str, str, str], dict] = {}
     for row in rows:  # two batches loaded in the same instant: the later id wins
-        k = (row["department_code"], row["source_system"], row["dataset"])
+        k = (row["department_code"], row["source_id"], row["dataset"])
         if k not in result or row["batch_id"] > result[k]["batch_id"]:
             result[k] = row
     return result
@@ -97,7 +97,7 @@ def cursors(engine: sa.Engine) -> dict[tuple[str, str, str], dict]:
     """The committed cursor of every feed."""
     state = table(AUDIT, "cursor_state")
     with engine.connect() as conn:
-        return {(r.department_code, r.source_system, r.dataset): r.cursor
+        return {(r.department_code, r.source_id, r.dataset): r.cursor
                 for r in conn.execute(sa.select(state))}
 
 

@@ -55,7 +55,7 @@ REJECTION_HEADER = {"zh": ("数据集", "来源系统", "来源引用", "记录�
                     "en": ("data set", "source system", "source reference", "record id", "batch",
                            "rule", "family", "field", "原因", "reason", "raw value",
                            "first seen", "last seen")}
-REJECTION_COLUMNS = ("dataset", "source_system", "source_ref", "record_id", "batch_id",
+REJECTION_COLUMNS = ("dataset", "source_id", "source_ref", "record_id", "batch_id",
                      "rule_id", "family", "field", "message_zh", "message_en", "raw_value",
                      "first_seen_at", "last_seen_at")
 

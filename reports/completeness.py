@@ -150,7 +150,7 @@ def completeness(engine: sa.Engine, department: str | None = None) -> Completene
         by_cell = {(c.department_code, c.dataset, c.period): c for c in cells}
         for check in verify(engine, department=department, disagreeing_only=True):
             cell = by_cell[(check.department_code, check.dataset, period_of(check.batch_id))]
-            cell.problems += [f"{check.batch_id} {check.source_system}: {p}"
+            cell.problems += [f"{check.batch_id} {check.source_id}: {p}"
                               for p in check.problems]
     months = _months({c.period for c in cells})
     departments = sorted({c.department_code for c in cells} | ({department} if department

@@ -40,7 +40,7 @@ LOAD_QUARANTINE_COLUMNS = (*FAILURE_COLUMNS, *ROW_PROVENANCE, RECORD)
 
 # --------------------------------------------------------------------------- warehouse
 
-CORE_PROVENANCE = ("department_code", "source_system", "source_ref", "source_hash")
+CORE_PROVENANCE = ("department_code", "source_id", "source_ref", "source_hash")
 
 # --------------------------------------------------------------------------- rule ids
 

@@ -58,7 +58,7 @@ def records(conn: sa.Connection, keys: Iterable[tuple[int, int]]) -> dict[tuple[
 def landings() -> sa.Subquery:
     """``raw.record`` joined with its part: one row per landed record, with batch and source."""
     part, record = table(RAW, "part"), table(RAW, "record")
-    return (sa.select(part.c.department_code, part.c.source_system, part.c.dataset,
+    return (sa.select(part.c.department_code, part.c.source_id, part.c.dataset,
                       part.c.batch_id, part.c.extracted_at, record.c.part_id, record.c.row_no,
                       record.c.source_ref, record.c.source_hash)
             .select_from(record.join(part, record.c.part_id == part.c.part_id))

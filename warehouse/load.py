@@ -65,7 +65,7 @@ class LoadRequest:
 
     dataset: str
     department_code: str
-    source_system: str
+    source_id: str
     batch_id: str
     rows: pd.DataFrame  # passed rows: the standard frame with _source_ref, _source_hash
     raw: pd.DataFrame  # every extracted row: _source_ref, _source_hash, record (JSON text)
@@ -86,7 +86,7 @@ class LoadResult:
 
     dataset: str
     department_code: str
-    source_system: str
+    source_id: str
     batch_id: str
     inserted: int = 0
     updated: int = 0
@@ -119,7 +119,7 @@ def load_batch(engine: sa.Engine, request: LoadRequest) -> LoadResult:
     quarantined = check_accounting(spec, request)
     passed, superseded = len(request.rows), len(request.superseded)
     base = dict(dataset=spec.name, department_code=request.department_code,
-                source_system=request.source_system, batch_id=request.batch_id)
+                source_id=request.source_id, batch_id=request.batch_id)
     with engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"}).begin() as conn:
         _lock(conn, request)
         if _already_loaded(conn, request):
@@ -140,7 +140,7 @@ def load_batch(engine: sa.Engine, request: LoadRequest) -> LoadResult:
             pause_point("merge")
             inserted, updated, deleted = _merge(conn, spec, clean, request, now)
             clock.lap("merge")
-        enqueued = enqueue(conn, spec, request.department_code, request.source_system,
+        enqueued = enqueue(conn, spec, request.department_code, request.source_id,
                            request.batch_id, now)
         clock.lap("outbox")
         pause_point("outbox")  # crash tests: enqueued, not yet committed
@@ -211,7 +211,7 @@ def _already_loaded(conn: sa.Connection, request: LoadRequest) -> bool:
     batch = table(AUDIT, "batch")
     found = conn.execute(sa.select(batch.c.batch_id).where(
         batch.c.department_code == request.department_code,
-        batch.c.source_system == request.source_system,
+        batch.c.source_id == request.source_id,
         batch.c.dataset == request.dataset,
         batch.c.batch_id == request.batch_id)).first()
     return found is not None
@@ -231,7 +231,7 @@ def _land_raw(conn: sa.Connection, request: LoadRequest, now: datetime) -> None:
     for part_no, start in enumerate(range(0, len(raw), PART_ROWS)):
         chunk = records.slice(start, PART_ROWS)
         part_ids.append(conn.execute(part.insert().values(
-            department_code=request.department_code, source_system=request.source_system,
+            department_code=request.department_code, source_id=request.source_id,
             dataset=request.dataset, batch_id=request.batch_id, part_no=part_no,
             rows=len(chunk), format=FORMAT, records=encode_part(chunk),
             extracted_at=request.extracted_at or now).returning(part.c.part_id)).scalar_one())
@@ -272,7 +272,7 @@ def _core_frame(spec: DataSetSpec, request: LoadRequest, rows: pd.DataFrame) -> 
     """Passed rows as core columns: the standard fields plus where they came from."""
     return rows[[f.name for f in all_fields(spec)]].assign(
         department_code=request.department_code,
-        source_system=request.source_system,
+        source_id=request.source_id,
         source_ref=rows["_source_ref"],
         source_hash=rows["_source_hash"],
     )
@@ -352,7 +352,7 @@ def _merge(conn: sa.Connection, spec: DataSetSpec, stage: sa.Table, request: Loa
         sa.update(core).where(same_key, changed, stage.c.operation == "d").values(
             is_deleted=True, updated_at=_ts(now),
             **{c: stage.c[c] for c in ("operation", "batch_id", "record_id",
-                                       "source_system", "source_ref", "source_hash")}),
+                                       "source_id", "source_ref", "source_hash")}),
         execution_options=_ROWCOUNT).rowcount
 
     staged = [c.name for c in stage.columns]
@@ -392,7 +392,7 @@ def _write_quarantine(conn: sa.Connection, clean: sa.Table, request: LoadRequest
         insert = _insert(conn, quarantine).from_select(
             columns, sa.select(*stage.c).where(sa.true()))
         # failing again reopens a resolved failure
-        moving = ("source_system", "source_hash", "record_id", "batch_id", "family",
+        moving = ("source_id", "source_hash", "record_id", "batch_id", "family",
                   "message_zh", "message_en", "raw_value", "record", "status",
                   "resolved_batch_id", "resolved_at", "resolved_by", "resolution_note",
                   "last_seen_at")
@@ -432,7 +432,7 @@ def _stage_failures(conn: sa.Connection, request: LoadRequest, now: datetime) ->
     none = pd.Series([None] * len(failures), dtype="object", index=failures.index)
     frame = pd.DataFrame({
         "department_code": request.department_code, "dataset": request.dataset,
-        "source_system": request.source_system, "source_ref": failures["_source_ref"],
+        "source_id": request.source_id, "source_ref": failures["_source_ref"],
         "source_hash": failures["_source_hash"],
         # text as text, whatever a caller's frame held (a number, a missing value)
         "record_id": failures["record_id"].astype("str") if "record_id" in failures else none,
@@ -458,7 +458,7 @@ def _write_audit(conn: sa.Connection, request: LoadRequest, counts: dict[str, in
             run_id=request.run_id, started_at=now, code_version=request.code_version,
             config_hash=request.config_hash).on_conflict_do_nothing())
     conn.execute(table(AUDIT, "batch").insert().values(
-        department_code=request.department_code, source_system=request.source_system,
+        department_code=request.department_code, source_id=request.source_id,
         dataset=request.dataset, batch_id=request.batch_id, run_id=request.run_id,
         code_version=request.code_version, config_hash=request.config_hash,
         cursor=request.cursor, loaded_at=now,
@@ -466,9 +466,9 @@ def _write_audit(conn: sa.Connection, request: LoadRequest, counts: dict[str, in
     if request.cursor is not None:
         cursor_state = table(AUDIT, "cursor_state")
         insert = _insert(conn, cursor_state).values(
-            department_code=request.department_code, source_system=request.source_system,
+            department_code=request.department_code, source_id=request.source_id,
             dataset=request.dataset, cursor=request.cursor, batch_id=request.batch_id,
             updated_at=now)
         conn.execute(insert.on_conflict_do_update(
-            index_elements=["department_code", "source_system", "dataset"],
+            index_elements=["department_code", "source_id", "dataset"],
             set_={c: insert.excluded[c] for c in ("cursor", "batch_id", "updated_at")}))

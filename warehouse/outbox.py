@@ -7,7 +7,7 @@ the batch wrote — so a crash can neither load without enqueueing nor enqueue w
 A deleted version becomes a withdrawal (operation ``d``).
 
 A message names its version, not a copy of it: the data set, department, business key
-(``record_key``) and the batch that wrote it (``source_system``, ``batch_id``). The payload is
+(``record_key``) and the batch that wrote it (``source_id``, ``batch_id``). The payload is
 built when the message is sent, from that version — in core, or in the history once a later
 batch replaced it (``load_versions``). Its ``idempotency_key`` is the sha256 of platform,
 resource, record and version (computed in SQL: PostgreSQL's ``sha256``, on SQLite the same
@@ -105,10 +105,10 @@ def _sha256_postgresql(element, compiler, **kw) -> str:
 
 
 def idempotency_key(platform: str, resource: str, dataset: str, department_code: str,
-                    source_system: str, record_key: str, batch_id: str,
+                    source_id: str, record_key: str, batch_id: str,
                     cause: str = LOAD) -> str:
     """The key of one message: what ``enqueue`` computes in SQL, here in Python."""
-    parts = [platform, resource, dataset, department_code, source_system, record_key, batch_id]
+    parts = [platform, resource, dataset, department_code, source_id, record_key, batch_id]
     if cause != LOAD:
         parts.append(cause)
     return hashlib.sha256(RECORD_KEY_SEPARATOR.join(parts).encode("utf-8")).hexdigest()
@@ -173,7 +173,7 @@ def _insert(conn: sa.Connection, target: sa.Table):
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(target)
 
 
-def enqueue(conn: sa.Connection, spec: DataSetSpec, department_code: str, source_system: str,
+def enqueue(conn: sa.Connection, spec: DataSetSpec, department_code: str, source_id: str,
             batch_id: str, now: datetime, routes: list[Route] | None = None) -> int:
     """Enqueue every version batch ``batch_id`` wrote, once per route; returns messages added.
 
@@ -191,18 +191,18 @@ def enqueue(conn: sa.Connection, spec: DataSetSpec, department_code: str, source
     added = 0
     for route in routes:
         key = _key_sql(sa.literal(route.platform), sa.literal(route.resource),
-                       sa.literal(spec.name), core.c.department_code, core.c.source_system,
+                       sa.literal(spec.name), core.c.department_code, core.c.source_id,
                        record_key, core.c.batch_id)
         rows = sa.select(
             sa.literal(route.platform), sa.literal(route.resource), sa.literal(spec.name),
-            core.c.department_code, core.c.source_system, record_key, core.c.batch_id,
+            core.c.department_code, core.c.source_id, record_key, core.c.batch_id,
             core.c.record_id, operation, sa.literal(LOAD), key, sa.literal("pending"),
             sa.literal(now, type_=sa.DateTime(timezone=True)), sa.literal(0),
         ).where(core.c.department_code == department_code,
-                core.c.source_system == source_system, core.c.batch_id == batch_id,
+                core.c.source_id == source_id, core.c.batch_id == batch_id,
                 *applies(route, core))
         insert = _insert(conn, outbox).from_select(
-            ["platform", "resource", "dataset", "department_code", "source_system",
+            ["platform", "resource", "dataset", "department_code", "source_id",
              "record_key", "batch_id", "record_id", "operation", "cause", "idempotency_key",
              "status", "enqueued_at", "attempts"], rows)
         added += conn.execute(insert.on_conflict_do_nothing(index_elements=["idempotency_key"]),
@@ -232,16 +232,16 @@ def enqueue_expired(engine: sa.Engine, route: Route, as_of: date, now: datetime,
     if department:
         where.append(m.c.department_code == department)
     key = _key_sql(m.c.platform, m.c.resource, m.c.dataset, m.c.department_code,
-                   m.c.source_system, m.c.record_key, m.c.batch_id, sa.literal(EXPIRY))
+                   m.c.source_id, m.c.record_key, m.c.batch_id, sa.literal(EXPIRY))
     rows = sa.select(
-        m.c.platform, m.c.resource, m.c.dataset, m.c.department_code, m.c.source_system,
+        m.c.platform, m.c.resource, m.c.dataset, m.c.department_code, m.c.source_id,
         m.c.record_key, m.c.batch_id, m.c.record_id, sa.literal("d"), sa.literal(EXPIRY), key,
         sa.literal("pending"), sa.literal(now, type_=sa.DateTime(timezone=True)),
         sa.literal(0), m.c.publicity_end,
     ).where(*where).order_by(m.c.message_id)
     with engine.begin() as conn:
         insert = _insert(conn, outbox).from_select(
-            ["platform", "resource", "dataset", "department_code", "source_system",
+            ["platform", "resource", "dataset", "department_code", "source_id",
              "record_key", "batch_id", "record_id", "operation", "cause", "idempotency_key",
              "status", "enqueued_at", "attempts", "publicity_end"], rows)
         return conn.execute(insert.on_conflict_do_nothing(index_elements=["idempotency_key"]),
@@ -262,7 +262,7 @@ def analyze_outbox(conn: sa.Connection) -> None:
 
 
 MESSAGE_COLUMNS = ("message_id", "platform", "resource", "dataset", "department_code",
-                   "source_system", "record_key", "batch_id", "record_id", "operation", "cause",
+                   "source_id", "record_key", "batch_id", "record_id", "operation", "cause",
                    "idempotency_key", "attempts")
 
 
@@ -295,7 +295,7 @@ def load_versions(engine: sa.Engine, messages: list[dict]) -> dict[int, dict]:  
         for name, group in by_dataset.items():
             spec = dataset_spec(name)
             wanted = {m["message_id"]: (m["department_code"], *_parse_key(spec, m["record_key"]),
-                                        m["source_system"], m["batch_id"]) for m in group}
+                                        m["source_id"], m["batch_id"]) for m in group}
             rows: dict[tuple, dict] = {}
             for source in (core_table(spec), history_table(spec)):
                 missing = {v for v in wanted.values() if v not in rows}
@@ -322,7 +322,7 @@ def load_versions(engine: sa.Engine, messages: list[dict]) -> dict[int, dict]:  
                     found_rows += conn.execute(query).mappings().all()
                 for row in found_rows:
                     version = (row["department_code"], *(row[k] for k in spec.business_key),
-                               row["source_system"], row["batch_id"])
+                               row["source_id"], row["batch_id"])
                     if version in missing and version not in rows:
                         rows[version] = _typed(spec, dict(row))
             for message_id, version in wanted.items():

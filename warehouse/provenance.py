@@ -36,7 +36,7 @@ from warehouse.tables import (
     table,
 )
 
-TRAIL_COLUMNS = ("record_id", "batch_id", "operation", "source_system", "source_ref",
+TRAIL_COLUMNS = ("record_id", "batch_id", "operation", "source_id", "source_ref",
                  "source_hash", "first_loaded_at", "updated_at", "is_deleted")
 
 
@@ -168,7 +168,7 @@ def _deliveries(conn: sa.Connection, spec: DataSetSpec, department: str,
     return messages, rejected
 
 
-LINK_COLUMNS = ("batch_id", "source_system", "source_ref", "source_hash", "record_id")
+LINK_COLUMNS = ("batch_id", "source_id", "source_ref", "source_hash", "record_id")
 
 
 def versions(spec: DataSetSpec) -> sa.Subquery:
@@ -190,7 +190,7 @@ def _batches(conn: sa.Connection, spec: DataSetSpec, department: str,
     found, batch = versions(spec), table(AUDIT, "batch")
     joined = found.outerjoin(batch, sa.and_(
         batch.c.department_code == found.c.department_code,
-        batch.c.source_system == found.c.source_system,
+        batch.c.source_id == found.c.source_id,
         batch.c.dataset == spec.name, batch.c.batch_id == found.c.batch_id))
     return [dict(r) for r in conn.execute(
         sa.select(*(found.c[c] for c in LINK_COLUMNS), found.c.action, batch.c.loaded_at,
@@ -222,7 +222,7 @@ def batch_changes(engine: sa.Engine, name: str, batch_id: str,
 def _landings(conn: sa.Connection, name: str, department: str, refs: set[str]) -> list[dict]:
     raw = landing.landings()
     rows = [dict(r) for r in conn.execute(
-        sa.select(raw.c.batch_id, raw.c.source_system, raw.c.source_ref, raw.c.source_hash,
+        sa.select(raw.c.batch_id, raw.c.source_id, raw.c.source_ref, raw.c.source_hash,
                   raw.c.extracted_at, raw.c.part_id, raw.c.row_no)
         .where(raw.c.dataset == name, raw.c.department_code == department,
                raw.c.source_ref.in_(sorted(refs)))

@@ -88,7 +88,8 @@ def _field_columns(spec: DataSetSpec, *, history: bool) -> list[sa.Column]:
 def _provenance_columns(*, history: bool) -> list[sa.Column]:
     return [
         sa.Column("department_code", sa.String(32), nullable=False, comment="部门编码"),
-        sa.Column("source_system", sa.String(64), nullable=False, comment="来源系统"),
+        sa.Column("source_id", sa.String(64), nullable=False,
+                  comment="数据源标识（部门文件中的 source id）"),
         sa.Column("source_ref", sa.Text(), nullable=False, comment="来源记录引用"),
         sa.Column("source_hash", sa.String(64), nullable=False, comment="来源记录哈希 (sha256)"),
         sa.Column("first_loaded_at", _timestamp(), nullable=False, comment="首次入库时间"),
@@ -144,7 +145,7 @@ def _add_raw(metadata: sa.MetaData) -> None:
         "part", metadata,
         sa.Column("part_id", _identity(), sa.Identity(), primary_key=True),
         sa.Column("department_code", sa.String(32), nullable=False),
-        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("source_id", sa.String(64), nullable=False),
         sa.Column("dataset", sa.String(64), nullable=False),
         sa.Column("batch_id", sa.String(13), nullable=False),
         sa.Column("part_no", sa.Integer(), nullable=False, comment="position in the batch"),
@@ -154,7 +155,7 @@ def _add_raw(metadata: sa.MetaData) -> None:
         sa.Column("records", sa.LargeBinary(), nullable=False,
                   comment="the canonical JSON of each row as extracted, compressed together"),
         sa.Column("extracted_at", _timestamp(), nullable=False),
-        sa.UniqueConstraint("department_code", "source_system", "dataset", "batch_id",
+        sa.UniqueConstraint("department_code", "source_id", "dataset", "batch_id",
                             "part_no", name="uq_part_batch"),
         schema=RAW,
         comment="extracted rows, as extracted, in compressed parts of a batch (landing)",
@@ -180,7 +181,7 @@ def _add_quarantine(metadata: sa.MetaData) -> None:
         sa.Column("quarantine_id", _identity(), sa.Identity(), primary_key=True),
         sa.Column("department_code", sa.String(32), nullable=False),
         sa.Column("dataset", sa.String(64), nullable=False),
-        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("source_id", sa.String(64), nullable=False),
         sa.Column("source_ref", sa.Text(), nullable=False),
         sa.Column("source_hash", sa.String(64), nullable=False),
         sa.Column("record_id", sa.String(64)),
@@ -223,7 +224,7 @@ def _add_audit(metadata: sa.MetaData) -> None:
         schema=AUDIT,
         comment="one pipeline run (an Airflow DAG run or a CLI invocation)",
     )
-    batch_key = ("department_code", "source_system", "dataset", "batch_id")
+    batch_key = ("department_code", "source_id", "dataset", "batch_id")
     counts = ("extracted", "passed", "quarantined", "superseded",
               "inserted", "updated", "deleted", "unchanged")
     sa.Table(
@@ -247,12 +248,12 @@ def _add_audit(metadata: sa.MetaData) -> None:
     sa.Table(
         "cursor_state", metadata,
         sa.Column("department_code", sa.String(64), nullable=False),
-        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("source_id", sa.String(64), nullable=False),
         sa.Column("dataset", sa.String(64), nullable=False),
         sa.Column("cursor", _json(), nullable=False),
         sa.Column("batch_id", sa.String(13), nullable=False),
         sa.Column("updated_at", _timestamp(), nullable=False),
-        sa.PrimaryKeyConstraint("department_code", "source_system", "dataset",
+        sa.PrimaryKeyConstraint("department_code", "source_id", "dataset",
                                 name="pk_cursor_state"),
         schema=AUDIT,
         comment="incremental cursor per department/source/data set, committed with its batch",
@@ -263,16 +264,16 @@ def _add_audit(metadata: sa.MetaData) -> None:
         "reconciliation", metadata,
         sa.Column("reconcile_id", sa.String(64), nullable=False),
         sa.Column("department_code", sa.String(64), nullable=False),
-        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("source_id", sa.String(64), nullable=False),
         sa.Column("dataset", sa.String(64), nullable=False),
         sa.Column("period", sa.String(32), nullable=False,
                   comment="day of the cursor column (YYYY-MM-DD), or 'none'"),
         *(sa.Column(c, sa.BigInteger(), nullable=False) for c in reconciled),
         sa.Column("batch_id", sa.String(13), comment="the batch that repaired the period"),
         sa.Column("reconciled_at", _timestamp(), nullable=False),
-        sa.PrimaryKeyConstraint("reconcile_id", "department_code", "source_system", "dataset",
+        sa.PrimaryKeyConstraint("reconcile_id", "department_code", "source_id", "dataset",
                                 "period", name="pk_reconciliation"),
-        sa.Index("ix_reconciliation_feed", "department_code", "source_system", "dataset",
+        sa.Index("ix_reconciliation_feed", "department_code", "source_id", "dataset",
                  "reconciled_at"),
         schema=AUDIT,
         comment="source against warehouse by key, per feed and cursor period (huiju reconcile)",
@@ -388,7 +389,7 @@ def _add_delivery(metadata: sa.MetaData) -> None:
         sa.Column("resource", sa.String(64), nullable=False, comment="the platform's endpoint"),
         sa.Column("dataset", sa.String(64), nullable=False),
         sa.Column("department_code", sa.String(32), nullable=False),
-        sa.Column("source_system", sa.String(64), nullable=False),
+        sa.Column("source_id", sa.String(64), nullable=False),
         # The version to send: the business key (values joined by RECORD_KEY_SEPARATOR) and
         # the batch that wrote it, found in core or, once replaced, in its history.
         sa.Column("record_key", sa.Text(), nullable=False),
@@ -415,7 +416,7 @@ def _add_delivery(metadata: sa.MetaData) -> None:
         sa.UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
         sa.Index("ix_outbox_pending", "platform", "status", "message_id"),
         sa.Index("ix_outbox_record", "platform", "resource", "department_code", "record_key"),
-        sa.Index("ix_outbox_batch", "department_code", "source_system", "dataset", "batch_id"),
+        sa.Index("ix_outbox_batch", "department_code", "source_id", "dataset", "batch_id"),
         schema=DELIVERY,
         comment="one message per platform resource per core version due to it",
     )

@@ -36,7 +36,7 @@ from warehouse.outbox import EXPIRY, LOAD, analyze_outbox, applies, record_key_s
 from warehouse.provenance import versions
 from warehouse.tables import AUDIT, CORE, DELIVERY, table
 
-BATCH_KEY = ("department_code", "source_system", "dataset", "batch_id")
+BATCH_KEY = ("department_code", "source_id", "dataset", "batch_id")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class BatchCheck:
     """One loaded batch's recorded counts beside what it left in the warehouse."""
 
     department_code: str
-    source_system: str
+    source_id: str
     dataset: str
     batch_id: str
     extracted: int
@@ -98,7 +98,7 @@ class PeriodCheck:
     """One period of a feed's last reconciliation."""
 
     department_code: str
-    source_system: str
+    source_id: str
     dataset: str
     period: str
     source_rows: int
@@ -117,7 +117,7 @@ def last_reconciliations(engine: sa.Engine, *, department: str | None = None,
                          dataset: str | None = None) -> list[PeriodCheck]:
     """The periods of each feed's most recent reconciliation (of ``department``/``dataset``)."""
     recorded = table(AUDIT, "reconciliation")
-    feed = (recorded.c.department_code, recorded.c.source_system, recorded.c.dataset)
+    feed = (recorded.c.department_code, recorded.c.source_id, recorded.c.dataset)
     where = []
     if department:
         where.append(recorded.c.department_code == department)
@@ -131,7 +131,7 @@ def last_reconciliations(engine: sa.Engine, *, department: str | None = None,
         .order_by(*feed, recorded.c.period))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [PeriodCheck(r["department_code"], r["source_system"], r["dataset"], r["period"],
+    return [PeriodCheck(r["department_code"], r["source_id"], r["dataset"], r["period"],
                         r["source_rows"], r["warehouse_rows"], r["flagged"], r["reconcile_id"],
                         r["reconciled_at"]) for r in rows]
 
@@ -172,7 +172,7 @@ def evidence(conn: sa.Connection, *, department: str | None = None,
     else:
         columns.append(sa.literal(0).label("written"))
     return (sa.select(*columns).select_from(joined).where(*where)
-            .order_by(batch.c.department_code, batch.c.dataset, batch.c.source_system,
+            .order_by(batch.c.department_code, batch.c.dataset, batch.c.source_id,
                       batch.c.batch_id))
 
 
@@ -212,8 +212,8 @@ def _written_union(names: tuple[str, ...]) -> sa.Subquery:
     parts = []
     for name in names:
         found = versions(dataset_spec(name))
-        columns = (found.c.department_code, found.c.source_system, found.c.batch_id)
-        parts.append(sa.select(found.c.department_code, found.c.source_system,
+        columns = (found.c.department_code, found.c.source_id, found.c.batch_id)
+        parts.append(sa.select(found.c.department_code, found.c.source_id,
                                sa.literal(name).label("dataset"), found.c.batch_id,
                                sa.func.count().label("written")).group_by(*columns))
     return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("written")
@@ -286,7 +286,7 @@ def verify_delivery(engine: sa.Engine, *, department: str | None = None,
                     outbox.c.platform == route.platform, outbox.c.resource == route.resource,
                     outbox.c.department_code == found.c.department_code,
                     outbox.c.record_key == record_key_sql(found, spec),
-                    outbox.c.source_system == found.c.source_system,
+                    outbox.c.source_id == found.c.source_id,
                     outbox.c.batch_id == found.c.batch_id, outbox.c.cause == LOAD)
                 # NOT EXISTS in the WHERE clause, so PostgreSQL plans one anti-join (in a
                 # FILTER it would be a subplan per version)

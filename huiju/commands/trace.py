@@ -120,9 +120,9 @@ def _sections(trail) -> list[tuple[str, list[dict], tuple[str, ...]]]:
          ("batch_id", "operation", "source_ref", "version_valid_from", "version_valid_to",
           "closed_batch_id")),
         ("batches", trail.batches,
-         ("batch_id", "action", "source_system", "source_ref", "loaded_at", "run_id")),
+         ("batch_id", "action", "source_id", "source_ref", "loaded_at", "run_id")),
         ("raw landings", trail.landings,
-         ("batch_id", "source_system", "source_ref", "source_hash", "extracted_at")),
+         ("batch_id", "source_id", "source_ref", "source_hash", "extracted_at")),
         ("quarantine", trail.quarantine,
          ("batch_id", "rule_id", "field", "message_zh", "raw_value", "status",
           "resolved_batch_id", "resolved_by")),
@@ -158,7 +158,7 @@ def _print(console, trail) -> None:
         state = "deleted" if now["is_deleted"] else "current"
         console.print(f"core.{trail.dataset}: {state}, record_id {now['record_id']}, "
                       f"batch {now['batch_id']} ({now['operation']}), since {now['updated_at']}")
-        console.print(f"  source {now['source_system']} {now['source_ref']} "
+        console.print(f"  source {now['source_id']} {now['source_ref']} "
                       f"sha256 {now['source_hash'][:12]}…, first loaded {now['first_loaded_at']}")
     else:
         console.print("not in core (quarantined or superseded)")

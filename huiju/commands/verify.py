@@ -57,7 +57,7 @@ def _report(fmt: str, checks, deliveries, periods) -> int:
     from warehouse.verify import delivery_verdict, verdict
 
     batches = [{"department": c.department_code, "dataset": c.dataset,
-                "source": c.source_system, "batch": c.batch_id, "extracted": c.extracted,
+                "source": c.source_id, "batch": c.batch_id, "extracted": c.extracted,
                 "landed": c.landed, "changed": c.changed, "versions": c.written,
                 "verified": "; ".join(c.problems) if c.problems else "yes"} for c in checks]
     due = [{"platform": c.platform, "resource": c.resource, "dataset": c.dataset, "due": c.due,
@@ -65,7 +65,7 @@ def _report(fmt: str, checks, deliveries, periods) -> int:
             "pending": c.pending, "expiry_withdrawals": c.withdrawals,
             "verified": "; ".join(c.problems) if c.problems else "yes"} for c in deliveries]
     recon = [{"department": p.department_code, "dataset": p.dataset,
-              "source": p.source_system, "period": p.period, "source_rows": p.source_rows,
+              "source": p.source_id, "period": p.period, "source_rows": p.source_rows,
               "warehouse_rows": p.warehouse_rows, "flagged": p.flagged,
               "reconciled": p.reconcile_id, "source_equals_warehouse": p.agrees}
              for p in periods]

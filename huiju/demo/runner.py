@@ -70,10 +70,10 @@ def batch_summary(engine: sa.Engine, run_ids: list[str]) -> list[dict]:
 
     batch = table(AUDIT, "batch")
     query = (sa.select(batch).where(batch.c.run_id.in_(run_ids))
-             .order_by(batch.c.department_code, batch.c.dataset, batch.c.source_system))
+             .order_by(batch.c.department_code, batch.c.dataset, batch.c.source_id))
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
-    return [{"department": r["department_code"], "source": r["source_system"],
+    return [{"department": r["department_code"], "source": r["source_id"],
              "dataset": r["dataset"], "batch_id": r["batch_id"], "extracted": r["extracted"],
              "loaded": r["passed"], "quarantined": r["quarantined"],
              "superseded": r["superseded"], "inserted": r["inserted"], "updated": r["updated"],

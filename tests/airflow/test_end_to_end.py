@@ -96,7 +96,7 @@ def test_gs_scjg_from_mariadb_to_postgresql(warehouse_env, mariadb_url, pg_url, 
 
     assert {b["dataset"] for b in batches} == set(SOURCE_TABLES)
     for b in batches:
-        assert b["source_system"] == "case_db" and b["extracted"] > 0
+        assert b["source_id"] == "case_db" and b["extracted"] > 0
         assert b["extracted"] == b["passed"] + b["quarantined"] + b["superseded"], b
         assert b["passed"] == b["inserted"] + b["updated"] + b["deleted"] + b["unchanged"]
         # A fresh warehouse: what the batch inserted (less what it deleted) is all there is.

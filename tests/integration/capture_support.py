@@ -108,6 +108,6 @@ def query(url: str, sql: str, **params) -> list[dict]:
 def current_rows(url: str, source: str) -> dict[str, tuple]:
     """``{pripid: (ent_name, legal_rep)}`` of the live core rows of one source."""
     rows = query(url, "SELECT pripid, ent_name, legal_rep FROM core.enterprise "
-                      "WHERE department_code = :d AND source_system = :s AND NOT is_deleted",
+                      "WHERE department_code = :d AND source_id = :s AND NOT is_deleted",
                  d=DEPARTMENT, s=source)
     return {r["pripid"]: (r["ent_name"], r["legal_rep"]) for r in rows}

@@ -324,7 +324,7 @@ def test_joint_feedback_is_assembled_from_a_departments_results_and_sent_once(
     now = dt.datetime.now(dt.UTC)
     inspection = core_table(dataset_spec("inspection"))
     row = {"record_id": "JC-1", "batch_id": "2026120100001", "operation": "i",
-           "department_code": "GS-SCJG", "source_system": "case_db",
+           "department_code": "GS-SCJG", "source_id": "case_db",
            "source_ref": "sqlite:检查记录#检查编号=JC-1", "source_hash": "0" * 64,
            "first_loaded_at": now, "updated_at": now, "is_deleted": False,
            "supervise_item_code": "62000000000001", "check_list_code": "x",

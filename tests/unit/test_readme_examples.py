@@ -21,5 +21,5 @@ def test_the_load_example_uses_codes_the_code_accepts():
     code = _example("department_code")
     assert re.fullmatch(Department.model_fields["code"].metadata[0].pattern, code)
     assert re.fullmatch(LegacySystem.model_fields["id"].metadata[0].pattern,
-                        _example("source_system"))
+                        _example("source_id"))
     assert int(RULES["batch_id"].check([_example("batch_id")])[0]) == 0

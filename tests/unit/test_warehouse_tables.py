@@ -63,7 +63,7 @@ def test_every_data_set_has_core_and_history(spec: DataSetSpec):
         assert column.comment == field.zh
         assert column.nullable is not field.required
         assert history.c[field.name].nullable
-    for name in ("department_code", "source_system", "source_ref", "source_hash",
+    for name in ("department_code", "source_id", "source_ref", "source_hash",
                  "first_loaded_at", "updated_at", "is_deleted"):
         assert not core.c[name].nullable
     for name in ("version_valid_from", "version_valid_to", "closed_batch_id"):

@@ -151,7 +151,7 @@ def quarantine_frame(rows: pd.DataFrame, rule_id: str = "09.required:punish_acti
 
 
 def load_request(name: str, rows: pd.DataFrame, *, batch_id: str,
-                 department_code: str = "620000-TEST", source_system: str = "synthetic",
+                 department_code: str = "620000-TEST", source_id: str = "synthetic",
                  quarantined: pd.DataFrame | None = None,
                  superseded: pd.DataFrame | None = None,
                  cursor: dict | None = None) -> LoadRequest:
@@ -164,7 +164,7 @@ def load_request(name: str, rows: pd.DataFrame, *, batch_id: str,
         raw_parts.append(raw_frame(quarantined))
     raw = pd.concat(raw_parts, ignore_index=True)
     return LoadRequest(
-        dataset=name, department_code=department_code, source_system=source_system,
+        dataset=name, department_code=department_code, source_id=source_id,
         batch_id=batch_id, rows=rows.reset_index(drop=True), raw=raw, quarantine=failed,
         superseded=superseded.reset_index(drop=True),
         extracted=len(raw), cursor=cursor if cursor is not None else {"pk": json.dumps(len(raw))},
