@@ -98,10 +98,10 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     """The connector for ``feed``, as its kind in ``connectors.registry`` builds it.
 
     A kind's archive folder defaults to ``<archive dir>/<department>/<source>``. Its path
-    fields (``connectors.registry``: the kind's ``paths``) are never relative to the process's
-    directory: one written ``./…`` or ``../…`` is relative to the department file's folder (a
-    deployment keeping department files and drop folders together, outside the repository);
-    any other relative path is relative to HUIJU_HOME.
+    fields (``connectors.registry``: the kind's ``paths``) come absolute from a department
+    file (``load_department`` anchors them to the file's folder); one still relative — a
+    department built in memory, with no file — is relative to HUIJU_HOME, never to the
+    process's directory.
     """
     kind = connector_kind(source.kind)
     config = feed.connector_config
@@ -111,15 +111,8 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     for name in kind.paths:
         value = updates.get(name, getattr(config, name))
         if value is not None and not Path(value).is_absolute():
-            updates[name] = str(_path_base(department, value, settings) / value)
+            updates[name] = str(settings.home / value)
     return kind.open(config.model_copy(update=updates) if updates else config)
-
-
-def _path_base(department: Department, value: str, settings: Settings) -> Path:
-    """The folder a relative path of ``department``'s file is relative to."""
-    if department.path is not None and value.replace("\\", "/").startswith(("./", "../")):
-        return Path(department.path).resolve().parent
-    return settings.home
 
 
 @cache

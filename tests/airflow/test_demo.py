@@ -41,7 +41,7 @@ def test_demo_runs_end_to_end_twice_and_proves_completeness(tmp_path):
     assert found and int(found.group(1)) == 2 * feeds, out
     assert (tmp_path / "var" / "warehouse" / "huiju.db").exists()
     # the license feed read the API on that port (GS-YJJ's license batches balanced above)
-    assert f"127.0.0.1:{port}/" in (tmp_path / "var" / "departments" / "gs_yjj.yaml").read_text(
+    assert f"127.0.0.1:{port}/" in (tmp_path / "departments" / "gs_yjj.yaml").read_text(
         encoding="utf-8")
     # then delivered to the three platforms through injected faults: nothing missing or left
     delivered = re.search(r"all (\d+) versions due to (\d+) platform resources are "

@@ -37,7 +37,7 @@ sources:
   - id: drop
     kind: files
     system: 报表
-    connection: {{directory: drop}}
+    connection: {{directory: ../drop}}
     feeds:
       - dataset: enterprise
         extract: {{patterns: ["*.csv", "*.json"]{files_extract}}}

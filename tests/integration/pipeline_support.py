@@ -9,6 +9,7 @@ shipped YAML files, with GS-YJJ's license API pointed at the local ``HttpSourceS
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import sqlite3
@@ -30,6 +31,8 @@ SHIPPED_DEPARTMENTS = REPO / "departments"
 LICENSE_URL = re.compile(r"^(\s+url: )http://127\.0\.0\.1:\d+/\S+$", re.MULTILINE)
 RECORDS_PATH = re.compile(r"^(\s+records_path: )\S+$", re.MULTILINE)
 SERVER_RECORDS_PATH = "data.list"  # HttpSourceServer answers {"data": {"list": [...]}}
+# A files source's folder in the shipped files: relative to the file, into the repository's var/
+SHIPPED_FOLDER = re.compile(r"((?:directory|archive_dir|rejected_dir): )\.\./var/")
 
 
 @dataclass
@@ -59,15 +62,20 @@ class LegacyHome:
         return urlparse(self.server.url).path
 
 
-def write_departments(folder: Path, server_url: str, edits: dict[str, dict[str, str]] | None = None
-                      ) -> Path:
+def write_departments(folder: Path, home: Path, server_url: str,
+                      edits: dict[str, dict[str, str]] | None = None) -> Path:
     """Copy the shipped department files to ``folder``; point GS-YJJ's API at ``server_url``.
 
-    ``edits`` maps a file name to ``{old text: new text}`` replacements (e.g. thresholds).
+    The shipped files' folders (``../var/drop/…``) are relative to their own folder; the
+    copies keep them relative, to the sources built under ``home/var`` as seen from
+    ``folder``. ``edits`` maps a file name to ``{old text: new text}`` replacements (e.g.
+    thresholds).
     """
     folder.mkdir(parents=True, exist_ok=True)
+    to_var = os.path.relpath(home / "var", folder)
     for path in sorted(SHIPPED_DEPARTMENTS.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
+        text = SHIPPED_FOLDER.sub(lambda m: f"{m.group(1)}{to_var}/", text)
         if path.name == "gs_yjj.yaml":
             text, urls = LICENSE_URL.subn(lambda m: m.group(1) + server_url, text)
             text, paths = RECORDS_PATH.subn(lambda m: m.group(1) + SERVER_RECORDS_PATH, text)
@@ -85,7 +93,7 @@ def legacy_home(root: Path):
     sources = legacy.build(root)
     with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN,
                           updated_field="UPDATED_AT") as server:
-        departments = write_departments(root / "departments", server.url)
+        departments = write_departments(root / "departments", root, server.url)
         yield LegacyHome(root, departments, sources, server)
 
 
@@ -93,7 +101,7 @@ def copy_home(built: LegacyHome, root: Path) -> LegacyHome:
     """A private copy of a built home's sources (for a test that edits them)."""
     shutil.copytree(built.home / "var" / "legacy", root / "var" / "legacy")
     shutil.copytree(built.home / "var" / "drop", root / "var" / "drop")
-    departments = write_departments(root / "departments", built.server.url)
+    departments = write_departments(root / "departments", root, built.server.url)
     env = dict(built.sources.env)
     env["HUIJU_SRC_GS_SCJG_CASE_DB"] = f"sqlite:///{root / 'var' / 'legacy' / 'gs_scjg_case.db'}"
     sources = legacy.LegacySources(env=env, api_records=built.sources.api_records,

@@ -34,7 +34,8 @@ def _main(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_misspelt_column_fails_source_check_and_run(built, monkeypatch, tmp_path, capsys):
-    departments = write_departments(tmp_path / "departments", built.server.url, MISSPELT)
+    departments = write_departments(tmp_path / "departments", built.home, built.server.url,
+                                    MISSPELT)
     url = use_workspace(monkeypatch, built, tmp_path, departments=departments)
 
     code, out, err = _main(capsys, "source", "check", "--department", "GS-SCJG", "--feed",

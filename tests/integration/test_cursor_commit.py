@@ -132,7 +132,8 @@ def as_json(value):
 @pytest.mark.slow
 def test_a_run_killed_after_the_load_commits_keeps_the_cursor_of_that_batch(
         built, warehouse, monkeypatch, tmp_path):
-    departments = write_departments(tmp_path / "departments", built.server.url, CAPPED)
+    departments = write_departments(tmp_path / "departments", built.home, built.server.url,
+                                    CAPPED)
     url = use_workspace(monkeypatch, built, tmp_path, warehouse, departments=departments)
     order = source_order(built)
 

@@ -294,12 +294,15 @@ def test_rerun_loads_nothing_new(built, department, monkeypatch, tmp_path, capsy
 
 # --------------------------------------------------------------------------- 5. thresholds
 
+# LZ-SJJ allowing no quarantined row at all
+STRICT = {"lz_sjj.yaml": {"default: {max_quarantined: 50, max_ratio: 0.10, min_batch_size: 20}":
+                          "default: {max_quarantined: 0}"}}
+
 
 def test_breached_threshold_fails_the_run_but_keeps_the_batch(built, monkeypatch, tmp_path,
                                                               capsys):
-    strict = write_departments(tmp_path / "departments", built.server.url, {"lz_sjj.yaml": {
-        "default: {max_quarantined: 50, max_ratio: 0.10, min_batch_size: 20}":
-            "default: {max_quarantined: 0}"}})
+    strict = write_departments(tmp_path / "departments", built.home, built.server.url,
+                               STRICT)
     url = use_workspace(monkeypatch, built, tmp_path, departments=strict)
 
     code, out = run_cli(capsys, "LZ-SJJ", "--dataset", "inspection")
@@ -320,9 +323,8 @@ def test_load_task_raises_after_loading_when_breached(built, monkeypatch, tmp_pa
     """The Airflow path: ``pipeline.load`` raises ThresholdBreached, the batch is committed."""
     from expectations.validate import ThresholdBreached
 
-    strict = write_departments(tmp_path / "departments", built.server.url, {"lz_sjj.yaml": {
-        "default: {max_quarantined: 50, max_ratio: 0.10, min_batch_size: 20}":
-            "default: {max_quarantined: 0}"}})
+    strict = write_departments(tmp_path / "departments", built.home, built.server.url,
+                               STRICT)
     url = use_workspace(monkeypatch, built, tmp_path, departments=strict)
     with pytest.raises(ThresholdBreached, match="inspection: 1 of 30"):
         pipeline.run_feed(pipeline.FeedKey("LZ-SJJ", "drop_folder", "inspection"), run_id="t5")
@@ -364,7 +366,8 @@ def test_a_feed_capped_per_run_loads_the_same_in_several_batches(built, monkeypa
     whole = use_workspace(monkeypatch, built, tmp_path / "whole")
     (uncapped,) = pipeline.run_feed(key, run_id="whole")
 
-    capped_departments = write_departments(tmp_path / "departments", built.server.url, {
+    capped_departments = write_departments(tmp_path / "departments", built.home,
+                                           built.server.url, {
         "gs_scjg.yaml": {
             "extract: {table: 企业基本信息, primary_key: [主体身份代码], cursor_column: 更新时间}":
                 "extract: {table: 企业基本信息, primary_key: [主体身份代码], "
