@@ -242,6 +242,7 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
     from huiju.manifest import apply_pools, pools, read_manifest
     from huiju.output import console as make_console
     from huiju.output import unfold
+    from huiju.progress import FeedProgress, shown
     from huiju.reporting import accounting_table
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
@@ -273,8 +274,12 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
                       "(departments/gs_yjj.yaml) is served there; stop whatever holds the port "
                       "or pick another with `huiju demo --home DIR --http-port N`")
         return 2
+    # each feed's rows, rows/s and batch while the DAGs run: live on a terminal, a plain
+    # line per feed (and every HUIJU_PROGRESS_SECONDS while reading) when piped
+    feeds = FeedProgress(console.file, every_step=False, console=console)
     with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN, port=http_port,
-                          updated_field="UPDATED_AT"), national_feed(console):
+                          updated_field="UPDATED_AT"), national_feed(console), feeds, \
+            shown(feeds):
         first = run_dags(console, "run 1")
         summary = batch_summary(engine, first)
         after_first = fingerprint(engine)
