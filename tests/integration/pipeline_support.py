@@ -33,6 +33,12 @@ RECORDS_PATH = re.compile(r"^(\s+records_path: )\S+$", re.MULTILINE)
 SERVER_RECORDS_PATH = "data.list"  # HttpSourceServer answers {"data": {"list": [...]}}
 # A files source's folder in the shipped files: relative to the file, into the repository's var/
 SHIPPED_FOLDER = re.compile(r"((?:directory|archive_dir|rejected_dir): )\.\./var/")
+# GS-SCJG's enterprise feed read 4 rows at a time and capped at 7 rows per run (two reads):
+# one `huiju run` loads it in several batches
+CAPPED_ENTERPRISE = {"gs_scjg.yaml": {
+    "extract: {table: 企业基本信息, primary_key: [主体身份代码], cursor_column: 更新时间}":
+        "extract: {table: 企业基本信息, primary_key: [主体身份代码], "
+        "cursor_column: 更新时间, batch_size: 4}\n        max_rows_per_run: 7"}}
 
 
 @dataclass
@@ -118,14 +124,19 @@ def use_workspace(monkeypatch: pytest.MonkeyPatch, built: LegacyHome, tmp_path: 
     ``warehouse_url`` it is the embedded SQLite store, under ``tmp_path`` (not the shared home).
     """
     url = warehouse_url or f"sqlite:///{tmp_path / 'warehouse' / 'huiju.db'}"
-    monkeypatch.setenv("HUIJU_HOME", str(built.home))
-    monkeypatch.setenv("HUIJU_DEPARTMENTS_DIR", str(departments or built.departments))
-    monkeypatch.setenv("HUIJU_WAREHOUSE_URL", url)
-    monkeypatch.setenv("HUIJU_STAGING_DIR", str(tmp_path / "staging"))
-    monkeypatch.setenv("HUIJU_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("COLUMNS", "240")  # rich: keep messages on one line for the asserts
-    for name, value in built.sources.env.items():
-        monkeypatch.setenv(name, value)
+    return point_huiju_at(monkeypatch, url, {
+        "HUIJU_HOME": built.home, "HUIJU_DEPARTMENTS_DIR": departments or built.departments,
+        "HUIJU_STAGING_DIR": tmp_path / "staging", "HUIJU_ARCHIVE_DIR": tmp_path / "archive",
+        **built.sources.env}, migrate=migrate)
+
+
+def point_huiju_at(monkeypatch: pytest.MonkeyPatch, url: str, settings: dict[str, object],
+                   migrate: bool = True) -> str:
+    """Set one test's Huiju settings (environment variables, as a task reads them) and its
+    warehouse ``url``, migrated to the current schema unless ``migrate`` is False."""
+    for name, value in {**settings, "HUIJU_WAREHOUSE_URL": url}.items():
+        monkeypatch.setenv(name, str(value))
     if migrate:
         engine = create_warehouse_engine(url)
         try:
@@ -133,13 +144,6 @@ def use_workspace(monkeypatch: pytest.MonkeyPatch, built: LegacyHome, tmp_path: 
         finally:
             engine.dispose()
     return url
-
-
-def warehouse_url_for(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """``sqlite`` → an embedded store under tmp_path; ``postgres`` → a fresh database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'warehouse' / 'huiju.db'}"
-    return request.getfixturevalue("pg_url")
 
 
 # --------------------------------------------------------------------------- queries

@@ -14,17 +14,12 @@ import json
 import logging
 
 import pytest
-from pipeline_support import LegacyHome, legacy_home, query, use_workspace, write_departments
+from pipeline_support import query, use_workspace, write_departments
 
 from huiju.cli import main
 
 MISSPELT = {"gs_scjg.yaml": {"address_registered: 注册地址\n": "address_registered: 注册地址X\n"}}
 
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> LegacyHome:
-    with legacy_home(tmp_path_factory.mktemp("legacy")) as home:
-        yield home
 
 
 def _main(capsys, *args: str) -> tuple[int, str, str]:
