@@ -15,7 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_files_dag_reads_the_drop_folder_beside_its_department_file(
-        warehouse_env, pg_url, tmp_path, monkeypatch, run_dag):
+        warehouse_env, pg_url, tmp_path, monkeypatch, run_dag, caplog):
+    """… and its extract tasks log their progress (a line per read here: interval 0)."""
+    import logging
+
     from huiju.demo import legacy
     from warehouse.engine import create_warehouse_engine
     from warehouse.migrate import upgrade
@@ -25,6 +28,8 @@ def test_a_files_dag_reads_the_drop_folder_beside_its_department_file(
     legacy.build(deployment)
     shutil.copytree(REPO / "departments", deployment / "departments")
     monkeypatch.setenv("HUIJU_DEPARTMENTS_DIR", str(deployment / "departments"))
+    monkeypatch.setenv("HUIJU_PROGRESS_SECONDS", "0")
+    caplog.set_level(logging.INFO, logger="huiju.pipeline")
     (tmp_path / "worker").mkdir()
     monkeypatch.chdir(tmp_path / "worker")  # neither this nor HUIJU_HOME (tmp_path) holds var/
     drop = deployment / "var" / "drop" / "lz_sjj"
@@ -50,3 +55,9 @@ def test_a_files_dag_reads_the_drop_folder_beside_its_department_file(
                       for p in (deployment / "var" / "archive" / "lz_sjj").iterdir())
     assert archived == files
     assert not (tmp_path / "worker" / "var").exists() and not (tmp_path / "var").exists()
+    said = [r.getMessage() for r in caplog.records if r.name == "huiju.pipeline"]
+    for b in batches:
+        label = f"LZ-SJJ drop_folder → {b['dataset']}: extract; "
+        told = [line for line in said if line.startswith(f"progress {label}")]
+        assert told and told[-1].startswith(f"progress {label}{b['extracted']} rows read"), said
+        assert told[-1].endswith(f", batch {b['batch_id']}")
