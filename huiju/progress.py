@@ -89,8 +89,11 @@ class FeedProgress:
             now = self.clock()
             found = _Feed(label, started=now, last_line=now, task=found and found.task)
             self._feeds[label] = found
-            if self._progress is not None and found.task is None:
-                found.task = self._progress.add_task(label, total=None)
+            if self._progress is not None:
+                if found.task is None:
+                    found.task = self._progress.add_task(label, total=None)
+                else:  # the same feed again (the demo's second run): its clock restarts
+                    self._progress.reset(found.task, total=None)
         self._current = found
 
     def step(self, name: str, number: int = 0) -> None:
@@ -118,6 +121,9 @@ class FeedProgress:
             self._current.step_name = sentence
             self._tell(force=True)
             self._current.finished = True
+            if self._progress is not None:  # a tick instead of the spinner; its clock stops
+                self._progress.update(self._current.task, total=1, completed=1)
+                self._progress.stop_task(self._current.task)
 
     def line(self) -> str:
         """The current feed's progress as one line."""

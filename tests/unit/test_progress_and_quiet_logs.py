@@ -67,6 +67,27 @@ def test_tasks_of_several_feeds_take_turns_and_each_keeps_its_figures():
         "progress A src → penalty: nothing new; 0 rows read in 0 batches, 0 rows/s, 0s"]
 
 
+class Screen(io.StringIO):
+    """A terminal, as far as rich can tell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_live_display_ticks_off_a_finished_feed_and_restarts_it_on_its_next_run():
+    screen = Screen()
+    with FeedProgress(screen) as progress:
+        progress.feed("A src → penalty")
+        progress.read(5)
+        progress.done("loaded 5")
+        (line,) = progress._progress.tasks  # one line per feed
+        assert line.finished and line.stop_time is not None  # its clock stopped
+        assert line.description.startswith("A src → penalty: loaded 5; 5 rows read")
+        progress.feed("A src → penalty")  # run 2
+        assert progress._progress.tasks == [line] and not line.finished
+    assert "\x1b[" in screen.getvalue() and "progress A src" not in screen.getvalue()
+
+
 def test_a_task_with_no_progress_shown_writes_the_periodic_line_to_its_log(caplog):
     import logging
 
