@@ -96,3 +96,22 @@ def test_the_shipped_samples_read_the_repository_var_folder(name, tmp_path, monk
                if source.kind == "files"]
     assert folders and all(os.path.normpath(f).startswith(str(REPO / "var" / "drop"))
                            for f in folders)
+
+
+def test_the_demo_puts_its_department_copy_beside_its_var_and_never_rewrites_the_shipped(
+        tmp_path, monkeypatch):
+    from huiju.demo.runner import HTTP_PORT, place_departments
+
+    monkeypatch.setenv("HUIJU_DEPARTMENTS_DIR", str(REPO / "departments"))
+    assert place_departments(REPO, HTTP_PORT) is None  # `make demo`: the shipped files as is
+    refused = place_departments(REPO, HTTP_PORT + 1)
+    assert refused and "--home" in refused
+    assert os.environ["HUIJU_DEPARTMENTS_DIR"] == str(REPO / "departments")
+
+    assert place_departments(tmp_path, HTTP_PORT + 1) is None
+    assert os.environ["HUIJU_DEPARTMENTS_DIR"] == str(tmp_path / "departments")
+    yjj = load_department(tmp_path / "departments" / "gs_yjj.yaml")
+    configs = {s.kind: feed.connector_config for s, feed in yjj.feeds()}
+    assert os.path.normpath(configs["files"].directory) == str(tmp_path / "var" / "drop" /
+                                                               "gs_yjj")
+    assert configs["http"].url.startswith(f"http://127.0.0.1:{HTTP_PORT + 1}/")
