@@ -1,9 +1,11 @@
 """Helpers shared by the pipeline integration tests (this module holds no tests).
 
-``build_legacy_home`` builds the sample departments' legacy sources once (a module-scoped
-fixture of each test module calls it) and writes a departments folder next to them: the
-shipped YAML files, with GS-YJJ's license API pointed at the local ``HttpSourceServer``.
-``use_workspace`` then points one test at that home with its own warehouse and staging folder.
+``legacy_home`` builds the sample departments' legacy sources (the integration conftest's
+module-scoped ``built`` fixture calls it once per test module) and writes a departments folder
+next to them: the shipped YAML files, with GS-YJJ's license API pointed at the local
+``HttpSourceServer``. ``use_workspace`` then points one test at that home with its own
+warehouse and staging folder (``point_huiju_at``: the settings and the migrated warehouse, for
+other workspaces too).
 """
 
 from __future__ import annotations
