@@ -41,15 +41,20 @@ class FileSourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    directory: str = Field(description="the drop folder")
+    directory: str = Field(description="the drop folder; in a department file, a relative "
+                                       "path is relative to that file's folder")
     patterns: list[str] = Field(default_factory=lambda: ["*.csv", "*.tsv", "*.txt", "*.xlsx",
                                                          "*.xls", "*.json", "*.jsonl"],
                                 description="glob patterns of files to read, in the folder")
-    archive_dir: str | None = Field(None, description="raw copies <sha256>__<name> go here")
+    archive_dir: str | None = Field(None, description="raw copies <sha256>__<name> go here "
+                                                      "(relative: to the department file's "
+                                                      "folder; default: HUIJU_ARCHIVE_DIR/"
+                                                      "<department>/<source>)")
     rejected_dir: str | None = Field(None, description="files that cannot be decoded or parsed "
                                                        "are moved here, each with a "
                                                        "<name>.reason.txt (default: the drop "
-                                                       "folder's _rejected/)")
+                                                       "folder's _rejected/; relative: "
+                                                       "to the department file's folder)")
     format: Format | None = Field(None, description="override the format given by the extension")
     encoding: str | None = Field(None, description="text encoding override (default: detect)")
     delimiter: str | None = Field(None, description="CSV delimiter (default , or tab for .tsv)")

@@ -13,8 +13,9 @@ Capabilities the glue asks about instead of testing a kind's name:
 
 - ``periods``: the source can read just the rows of a period (an Airflow data interval): its
   config has a ``window`` ``(start, end)`` over its ``cursor_column`` (``with_period``);
-- ``paths``: config fields that name a folder on the Huiju host; when relative they are
-  resolved against ``HUIJU_HOME`` (never the process's current directory);
+- ``paths``: config fields that name a folder on the Huiju host; when relative in a
+  department file they are relative to that file's folder (never the process's current
+  directory);
 - ``sparse``: a read may leave out columns whose values are all null (a JSON API omits null
   keys), so a mapped column absent from a batch reads as empty; for the other kinds it is
   a misspelling and fails the feed;
@@ -100,6 +101,6 @@ def kinds(role: Role = "source") -> tuple[str, ...]:
 register(Kind("sql", "source", "connectors.sql", "SqlSourceConfig", "SqlSource",
               periods=True))
 register(Kind("files", "source", "connectors.files", "FileSourceConfig", "FileSource",
-              paths=("directory", "archive_dir"), archive="archive_dir"))
+              paths=("directory", "archive_dir", "rejected_dir"), archive="archive_dir"))
 register(Kind("http", "source", "connectors.http", "HttpSourceConfig", "HttpSource",
               sparse=True))

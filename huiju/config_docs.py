@@ -27,6 +27,14 @@ DOC_PATH = REPO / "docs" / "configuration.md"
 EXAMPLES_DIR = REPO / "departments"
 
 
+def _path_fields() -> str:
+    """The folder options of every source kind (the registry's ``paths``), for the intro."""
+    from connectors.registry import kind, kinds
+
+    return "; ".join(f"{name}: " + ", ".join(f"`{field}`" for field in kind(name).paths)
+                     for name in kinds("source") if kind(name).paths)
+
+
 @dataclass
 class Part:
     """One model's table: where it sits in a department file and its fields."""
@@ -185,7 +193,9 @@ def render(examples_dir: Path = EXAMPLES_DIR) -> str:
              "change the model's Field(description=…) and regenerate -->", "",
              "A department file (`departments/<code>.yaml`, or the folder "
              "`HUIJU_DEPARTMENTS_DIR` names) is validated by these models; a key not listed "
-             "is an error. Examples are taken from the shipped department files.", ""]
+             "is an error. Examples are taken from the shipped department files. A folder "
+             f"written relative ({_path_fields()}) is relative to the folder of the department "
+             "file that declares it, whatever the working directory or `HUIJU_HOME`.", ""]
     for part in found:
         where = f"`{part.at}`" if part.at else "the file itself"
         lines += [f"## {part.model.__name__} — {where}", ""]

@@ -630,7 +630,34 @@ def load_department(path: str | os.PathLike) -> Department:
         raise DepartmentConfigError(problems)
     department._path = path
     department._config_hash = hashlib.sha256(data).hexdigest()
+    _anchor_paths(department, path.parent.resolve())
     return department
+
+
+def _anchor_paths(department: Department, folder: Path) -> None:
+    """Make the feeds' folder options absolute: a relative one is relative to ``folder``.
+
+    The options are the kind's ``paths`` (``connectors.registry``; for files sources the drop
+    folder, ``archive_dir`` and ``rejected_dir``). Anchoring them to the department file's
+    folder at load time means the CLI, a scheduler, a worker and a test read the same folders
+    whatever their working directory or HUIJU_HOME. ``folder`` is the file's folder with its
+    links resolved (not the file's own link target: a file linked into the folder belongs to
+    the folder it is linked into). ``~`` is the running user's home.
+    """
+    for source, feed in department.feeds():
+        config = feed.connector_config
+        updates = {}
+        for name in connector_kind(source.kind).paths:
+            value = getattr(config, name, None)
+            if value is None:
+                continue
+            expanded = Path(value).expanduser()
+            if not expanded.is_absolute():
+                expanded = folder / expanded
+            if str(expanded) != value:
+                updates[name] = str(expanded)
+        if updates:
+            feed._connector = config.model_copy(update=updates)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from connectors.registry import kind as connector_kind
 
 # expectations.validate imports Great Expectations, which must come before Airflow
 from expectations.validate import ThresholdBreached, Thresholds, validate_frame
-from huiju import jsonlog
+from huiju import jsonlog, progress
 from huiju.departments import Department, Feed, LegacySystem, load_departments
 from huiju.errors import UnknownName
 from huiju.mapping import frame_dtype, map_batches
@@ -56,6 +56,11 @@ class FeedKey:
     def as_dict(self) -> dict[str, str]:
         """The key as the JSON dict tasks pass along."""
         return {"department": self.department, "source": self.source, "dataset": self.dataset}
+
+    @property
+    def label(self) -> str:
+        """How progress names the feed: ``GS-SCJG case_db → penalty``."""
+        return f"{self.department} {self.source} → {self.dataset}"
 
 
 # --------------------------------------------------------------------------- lookup
@@ -98,10 +103,10 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     """The connector for ``feed``, as its kind in ``connectors.registry`` builds it.
 
     A kind's archive folder defaults to ``<archive dir>/<department>/<source>``. Its path
-    fields (``connectors.registry``: the kind's ``paths``) are never relative to the process's
-    directory: one written ``./…`` or ``../…`` is relative to the department file's folder (a
-    deployment keeping department files and drop folders together, outside the repository);
-    any other relative path is relative to HUIJU_HOME.
+    fields (``connectors.registry``: the kind's ``paths``) come absolute from a department
+    file (``load_department`` anchors them to the file's folder); one still relative — a
+    department built in memory, with no file — is relative to HUIJU_HOME, never to the
+    process's directory.
     """
     kind = connector_kind(source.kind)
     config = feed.connector_config
@@ -111,15 +116,8 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     for name in kind.paths:
         value = updates.get(name, getattr(config, name))
         if value is not None and not Path(value).is_absolute():
-            updates[name] = str(_path_base(department, value, settings) / value)
+            updates[name] = str(settings.home / value)
     return kind.open(config.model_copy(update=updates) if updates else config)
-
-
-def _path_base(department: Department, value: str, settings: Settings) -> Path:
-    """The folder a relative path of ``department``'s file is relative to."""
-    if department.path is not None and value.replace("\\", "/").startswith(("./", "../")):
-        return Path(department.path).resolve().parent
-    return settings.home
 
 
 @cache
@@ -192,7 +190,8 @@ def _read_standard(path: str, dataset: str) -> pd.DataFrame:
 def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             interval_start: str | None = None, interval_end: str | None = None,
             settings: Settings | None = None,
-            on_rows: Callable[[int], None] | None = None) -> dict:
+            on_rows: Callable[[int], None] | None = None,
+            on_batch: Callable[[str], None] | None = None) -> dict:
     """Read the feed's new rows from its source, map them to the standard frame, stage them.
 
     Resumes after the cursor committed with the feed's last loaded batch. Rows the source
@@ -202,7 +201,9 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     File and API feeds have no period to select by (a drop folder holds what was sent): in a
     period run they extract what is new since their cursor, as a scheduled run would.
     ``settings`` default to the environment's (``huiju.settings``), as in an Airflow task.
-    ``on_rows`` hears the rows of each connector batch as it is read (for progress).
+    ``on_rows`` hears the rows of each connector batch as it is read and ``on_batch`` the
+    warehouse batch id they go into (for progress); without them (an Airflow task) the rows
+    are told to ``huiju.progress``: the progress this process shows, else the task's log.
     """
     settings = settings or load_settings()
     department = find_department(department_code, settings)
@@ -216,6 +217,12 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
                                  datetime.now(UTC).date())
     finally:
         engine.dispose()
+    if on_rows is None:
+        told = progress.for_task(key.label, _log)
+        told.step("extract")
+        on_rows, on_batch = told.read, told.batch
+    if on_batch is not None:
+        on_batch(batch_id)
     connector = open_connector(department, source, feed, settings)
     # A period run reads its window from the start and leaves the feed's cursor as it was.
     period = (interval_start is not None or interval_end is not None) and _has_period(source, feed)
@@ -311,6 +318,7 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     department = find_department(extracted["department"], settings)
     name = extracted["dataset"]
+    _tell_shown(extracted, "validate")
     frame = _read_standard(extracted["frame"], name)
     issues = pd.read_parquet(extracted["issues"])
     outcome = validate_frame(frame, dataset_spec(name), issues if len(issues) else None,
@@ -372,6 +380,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
     settings = settings or load_settings()
     department = find_department(validated["department"], settings)
     name = validated["dataset"]
+    shown = _tell_shown(validated, "load")
     if not Path(validated["frame"]).exists():
         return _committed_accounting(settings, validated)
     frame = pd.read_parquet(validated["frame"], columns=list(RAW_COLUMNS))
@@ -407,9 +416,21 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
         "warnings": list(validated.get("warnings") or []),
     }
     _log.info("%s", accounting_line(accounting))
+    if shown is not None:
+        shown.done(f"loaded {accounting['loaded']}, quarantined {accounting['quarantined']}, "
+                   f"superseded {accounting['superseded']}")
     if validated.get("threshold_breached") and raise_on_threshold:
         raise ThresholdBreached(validated["threshold_breached"])
     return accounting
+
+
+def _tell_shown(staged: dict, step: str) -> progress.FeedProgress | None:
+    """Tell the progress this process shows (``huiju demo``), if any, that ``step`` began."""
+    shown = progress.shown_progress(
+        FeedKey(staged["department"], staged["source"], staged["dataset"]).label)
+    if shown is not None:
+        shown.step(step)
+    return shown
 
 
 def accounting_line(accounting: dict) -> str:
@@ -454,14 +475,16 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
              on_step: Callable[[str, int], None] | None = None,
              results: list[dict] | None = None,
              settings: Settings | None = None,
-             on_rows: Callable[[int], None] | None = None) -> list[dict]:
+             on_rows: Callable[[int], None] | None = None,
+             on_batch: Callable[[str], None] | None = None) -> list[dict]:
     """Extract, validate and load one feed in this process until its source is drained.
 
     One batch per pass: more than one only when the feed caps its rows per run. ``on_step``
     hears each task ("extract", "validate", "load") with the pass number, for progress. Each
     committed batch's accounting is appended to ``results`` as it commits, so a caller still
     has it when a later pass fails. ``settings`` (default: the environment's) name the
-    warehouse and folders of every pass. ``on_rows`` hears each connector batch's rows.
+    warehouse and folders of every pass. ``on_rows`` hears each connector batch's rows and
+    ``on_batch`` each pass's batch id.
     """
     results = [] if results is None else results
     start = len(results)
@@ -470,7 +493,7 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
         passes = len(results) - start
         step("extract", passes)
         extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
-                            settings=settings, on_rows=on_rows)
+                            settings=settings, on_rows=on_rows, on_batch=on_batch)
         step("validate", passes)
         validated = validate(extracted, settings=settings)
         step("load", passes)

@@ -47,13 +47,14 @@ def _run(args: argparse.Namespace) -> int:
     notices: list[str] = []  # warnings of an extraction (an empty export): shown, not failed
     with FeedProgress(sys.stdout) as progress:
         for key in keys:
-            label = f"{department.code} {key.source} → {key.dataset}"
+            label = key.label
             progress.feed(label)
             feed_results: list[dict] = []
             try:
                 pipeline.run_feed(key, run_id=run_id, raise_on_threshold=False,
                                   on_step=progress.step, on_rows=progress.read,
-                                  results=feed_results, settings=settings)
+                                  on_batch=progress.batch, results=feed_results,
+                                  settings=settings)
             except Exception as error:  # noqa: BLE001 - one feed's failure must not stop the others
                 failures.append(f"[red]failed[/red] {label}: {type(error).__name__}: {error}")
                 progress.done("failed")

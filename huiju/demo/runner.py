@@ -106,14 +106,23 @@ def run_dags(console, label: str, *, delivery: bool = False) -> list[str]:
     return run_ids
 
 
-def serve_departments_on(home: Path, port: int) -> None:
-    """Use a copy of the department files whose local license API is on ``port``.
+def place_departments(home: Path, port: int) -> str | None:
+    """Put the department files where their folders point at ``home/var``; None, or why not.
 
-    The shipped gs_yjj.yaml names ``HTTP_PORT``; a demo on another port (two on one host,
-    or a test that takes a free one) gets the files under ``home/var/departments``.
+    A department file's relative folders are relative to its own folder: the shipped files say
+    ``../var/drop/…``, so they must sit in ``home/departments`` to read the sources built under
+    ``home/var``. A demo whose home is elsewhere gets a copy there; the copy also points
+    GS-YJJ's license API at ``port`` when that is not the shipped ``HTTP_PORT`` (two demos on
+    one host, or a test that takes a free port). The shipped files themselves are never
+    rewritten: a demo in the repository on another port is refused (use ``--home``).
     """
     source = Path(os.environ["HUIJU_DEPARTMENTS_DIR"])
-    target = home / "var" / "departments"
+    target = home / "departments"
+    if source.resolve() == target.resolve():
+        if port == HTTP_PORT:
+            return None
+        return (f"--http-port {port} would rewrite the department files in {source}; "
+                "give the demo a home of its own: `huiju demo --home DIR --http-port N`")
     target.mkdir(parents=True, exist_ok=True)
     served = f"http://127.0.0.1:{HTTP_PORT}/"
     moved = 0
@@ -122,9 +131,10 @@ def serve_departments_on(home: Path, port: int) -> None:
         moved += text.count(served)
         (target / path.name).write_text(text.replace(served, f"http://127.0.0.1:{port}/"),
                                         encoding="utf-8")
-    if not moved:
+    if port != HTTP_PORT and not moved:
         raise RuntimeError(f"no department in {source} reads an API at {served}")
     os.environ["HUIJU_DEPARTMENTS_DIR"] = str(target)
+    return None
 
 
 FAULT_RATE = 0.1
@@ -217,8 +227,10 @@ def _port_free(port: int) -> bool:
 def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
     """Run the demo under ``home`` (into the warehouse ``url``, else the embedded store)."""
     configure_environment(home)
-    if http_port != HTTP_PORT:
-        serve_departments_on(home, http_port)
+    refused = place_departments(home, http_port)
+    if refused:
+        sys.stderr.write(f"huiju demo: {refused}\n")
+        return 2
     if url:  # the DAG tasks read the one settings path, i.e. the environment
         os.environ["HUIJU_WAREHOUSE_URL"] = url
     import great_expectations  # noqa: F401  (Great Expectations before Airflow)
@@ -230,6 +242,7 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
     from huiju.manifest import apply_pools, pools, read_manifest
     from huiju.output import console as make_console
     from huiju.output import unfold
+    from huiju.progress import FeedProgress, shown
     from huiju.reporting import accounting_table
     from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
@@ -259,10 +272,14 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
     if not _port_free(http_port):
         console.print(f"[red]127.0.0.1:{http_port} is in use[/red]: GS-YJJ's license API "
                       "(departments/gs_yjj.yaml) is served there; stop whatever holds the port "
-                      "or pick another with `huiju demo --http-port N`")
+                      "or pick another with `huiju demo --home DIR --http-port N`")
         return 2
+    # each feed's rows, rows/s and batch while the DAGs run: live on a terminal, a plain
+    # line per feed (and every HUIJU_PROGRESS_SECONDS while reading) when piped
+    feeds = FeedProgress(console.file, every_step=False, console=console)
     with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN, port=http_port,
-                          updated_field="UPDATED_AT"), national_feed(console):
+                          updated_field="UPDATED_AT"), national_feed(console), feeds, \
+            shown(feeds):
         first = run_dags(console, "run 1")
         summary = batch_summary(engine, first)
         after_first = fingerprint(engine)

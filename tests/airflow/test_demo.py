@@ -39,9 +39,20 @@ def test_demo_runs_end_to_end_twice_and_proves_completeness(tmp_path):
                 for path in (REPO / "departments").glob("*.yaml"))
     found = re.search(r"all (\d+) batches agree with their raw rows and versions", out)
     assert found and int(found.group(1)) == 2 * feeds, out
+    # piped: each feed's progress as a plain line (rows read, rows/s, its batch) per run
+    finished = re.findall(r"^progress (\S+ \S+ → \S+): loaded \d+, quarantined \d+, "
+                          r"superseded \d+; [\d,]+ rows read in \d+ batches, [\d,]+ rows/s, "
+                          r"\d+s, batch \d{13}$", done.stdout, re.MULTILINE)
+    assert len(finished) == 2 * feeds and len(set(finished)) == feeds, out
+    assert "\x1b[" not in done.stdout  # no terminal controls in a file
+    # and the tables end readable: every identifier whole, no cell cut or folded
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert rows and not [line for line in rows if "…" in line], rows
+    assert any("LZ-SJJ" in line and "drop_folder → inspection" in line
+               and re.search(r"\b\d{13}\b", line) for line in rows), rows
     assert (tmp_path / "var" / "warehouse" / "huiju.db").exists()
     # the license feed read the API on that port (GS-YJJ's license batches balanced above)
-    assert f"127.0.0.1:{port}/" in (tmp_path / "var" / "departments" / "gs_yjj.yaml").read_text(
+    assert f"127.0.0.1:{port}/" in (tmp_path / "departments" / "gs_yjj.yaml").read_text(
         encoding="utf-8")
     # then delivered to the three platforms through injected faults: nothing missing or left
     delivered = re.search(r"all (\d+) versions due to (\d+) platform resources are "

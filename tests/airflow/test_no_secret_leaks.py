@@ -99,7 +99,7 @@ def test_no_secret_in_outputs_logs_files_or_tables(tmp_path, pg_url):
     assert demo.returncode == 0, outputs["demo"][-4000:]
 
     env.update({"HUIJU_HOME": str(home), "HUIJU_WAREHOUSE_URL": secret_url,
-                "HUIJU_DEPARTMENTS_DIR": str(home / "var" / "departments"),
+                "HUIJU_DEPARTMENTS_DIR": str(home / "departments"),
                 "HUIJU_SRC_GS_YJJ_API_TOKEN": API_TOKEN,
                 "HUIJU_SRC_GS_SCJG_CASE_DB": f"sqlite:///{home}/var/legacy/gs_scjg_case.db",
                 "HUIJU_PLATFORM_NATIONAL_TOKEN": PLATFORM_TOKEN,

@@ -82,12 +82,14 @@ def _inputs(built: Path) -> dict[str, bytes]:
 def _workspace(built: Path, tmp: Path, monkeypatch) -> tuple[Path, str]:
     home = tmp / "home"
     shutil.copytree(built / "var", home / "var", symlinks=True)
+    # the shipped files' drop folders (../var/drop/…) are relative to the files: beside var/
+    shutil.copytree(REPO / "departments", home / "departments")
     url = f"sqlite:///{tmp / 'warehouse' / 'huiju.db'}"
     engine = create_warehouse_engine(url)
     upgrade(engine)
     engine.dispose()
     for name, value in {"HUIJU_HOME": str(home), "HUIJU_WAREHOUSE_URL": url,
-                        "HUIJU_DEPARTMENTS_DIR": str(REPO / "departments"),
+                        "HUIJU_DEPARTMENTS_DIR": str(home / "departments"),
                         "HUIJU_STAGING_DIR": str(tmp / "staging")}.items():
         monkeypatch.setenv(name, value)
     return home, url

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pipeline_support import point_huiju_at, query
 
 from huiju import pipeline
-from warehouse.engine import create_warehouse_engine
-from warehouse.migrate import upgrade
 
 DEPARTMENT = "GS-CAPTURE"
 SECRET = "HUIJU_SRC_CAPTURE_DB"
@@ -37,7 +36,7 @@ sources:
   - id: drop
     kind: files
     system: 报表
-    connection: {{directory: drop}}
+    connection: {{directory: ../drop}}
     feeds:
       - dataset: enterprise
         extract: {{patterns: ["*.csv", "*.json"]{files_extract}}}
@@ -54,18 +53,10 @@ def workspace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source_url: str,
     (home / "departments" / "gs_capture.yaml").write_text(department_yaml(**yaml),
                                                           encoding="utf-8")
     url = warehouse_url or f"sqlite:///{tmp_path / 'warehouse.db'}"
-    for name, value in {"HUIJU_HOME": str(home),
-                        "HUIJU_DEPARTMENTS_DIR": str(home / "departments"),
-                        "HUIJU_WAREHOUSE_URL": url, "HUIJU_STAGING_DIR": str(tmp_path / "stage"),
-                        "HUIJU_ARCHIVE_DIR": str(tmp_path / "archive"),
-                        SECRET: source_url}.items():
-        monkeypatch.setenv(name, value)
-    engine = create_warehouse_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+    return point_huiju_at(monkeypatch, url, {
+        "HUIJU_HOME": home, "HUIJU_DEPARTMENTS_DIR": home / "departments",
+        "HUIJU_STAGING_DIR": tmp_path / "stage", "HUIJU_ARCHIVE_DIR": tmp_path / "archive",
+        SECRET: source_url})
 
 
 def drop_folder(tmp_path: Path) -> Path:
@@ -94,15 +85,6 @@ def source_execute(url: str, statement, rows=None) -> None:
     with engine.begin() as conn:
         conn.execute(statement, rows) if rows is not None else conn.execute(statement)
     engine.dispose()
-
-
-def query(url: str, sql: str, **params) -> list[dict]:
-    engine = create_warehouse_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
 
 
 def current_rows(url: str, source: str) -> dict[str, tuple]:

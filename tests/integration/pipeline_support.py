@@ -1,14 +1,17 @@
 """Helpers shared by the pipeline integration tests (this module holds no tests).
 
-``build_legacy_home`` builds the sample departments' legacy sources once (a module-scoped
-fixture of each test module calls it) and writes a departments folder next to them: the
-shipped YAML files, with GS-YJJ's license API pointed at the local ``HttpSourceServer``.
-``use_workspace`` then points one test at that home with its own warehouse and staging folder.
+``legacy_home`` builds the sample departments' legacy sources (the integration conftest's
+module-scoped ``built`` fixture calls it once per test module) and writes a departments folder
+next to them: the shipped YAML files, with GS-YJJ's license API pointed at the local
+``HttpSourceServer``. ``use_workspace`` then points one test at that home with its own
+warehouse and staging folder (``point_huiju_at``: the settings and the migrated warehouse, for
+other workspaces too).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import sqlite3
@@ -30,6 +33,14 @@ SHIPPED_DEPARTMENTS = REPO / "departments"
 LICENSE_URL = re.compile(r"^(\s+url: )http://127\.0\.0\.1:\d+/\S+$", re.MULTILINE)
 RECORDS_PATH = re.compile(r"^(\s+records_path: )\S+$", re.MULTILINE)
 SERVER_RECORDS_PATH = "data.list"  # HttpSourceServer answers {"data": {"list": [...]}}
+# A files source's folder in the shipped files: relative to the file, into the repository's var/
+SHIPPED_FOLDER = re.compile(r"((?:directory|archive_dir|rejected_dir): )\.\./var/")
+# GS-SCJG's enterprise feed read 4 rows at a time and capped at 7 rows per run (two reads):
+# one `huiju run` loads it in several batches
+CAPPED_ENTERPRISE = {"gs_scjg.yaml": {
+    "extract: {table: 企业基本信息, primary_key: [主体身份代码], cursor_column: 更新时间}":
+        "extract: {table: 企业基本信息, primary_key: [主体身份代码], "
+        "cursor_column: 更新时间, batch_size: 4}\n        max_rows_per_run: 7"}}
 
 
 @dataclass
@@ -59,15 +70,20 @@ class LegacyHome:
         return urlparse(self.server.url).path
 
 
-def write_departments(folder: Path, server_url: str, edits: dict[str, dict[str, str]] | None = None
-                      ) -> Path:
+def write_departments(folder: Path, home: Path, server_url: str,
+                      edits: dict[str, dict[str, str]] | None = None) -> Path:
     """Copy the shipped department files to ``folder``; point GS-YJJ's API at ``server_url``.
 
-    ``edits`` maps a file name to ``{old text: new text}`` replacements (e.g. thresholds).
+    The shipped files' folders (``../var/drop/…``) are relative to their own folder; the
+    copies keep them relative, to the sources built under ``home/var`` as seen from
+    ``folder``. ``edits`` maps a file name to ``{old text: new text}`` replacements (e.g.
+    thresholds).
     """
     folder.mkdir(parents=True, exist_ok=True)
+    to_var = os.path.relpath(home / "var", folder)
     for path in sorted(SHIPPED_DEPARTMENTS.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
+        text = SHIPPED_FOLDER.sub(lambda m: f"{m.group(1)}{to_var}/", text)
         if path.name == "gs_yjj.yaml":
             text, urls = LICENSE_URL.subn(lambda m: m.group(1) + server_url, text)
             text, paths = RECORDS_PATH.subn(lambda m: m.group(1) + SERVER_RECORDS_PATH, text)
@@ -85,7 +101,7 @@ def legacy_home(root: Path):
     sources = legacy.build(root)
     with HttpSourceServer(sources.api_records, token=legacy.API_TOKEN,
                           updated_field="UPDATED_AT") as server:
-        departments = write_departments(root / "departments", server.url)
+        departments = write_departments(root / "departments", root, server.url)
         yield LegacyHome(root, departments, sources, server)
 
 
@@ -93,7 +109,7 @@ def copy_home(built: LegacyHome, root: Path) -> LegacyHome:
     """A private copy of a built home's sources (for a test that edits them)."""
     shutil.copytree(built.home / "var" / "legacy", root / "var" / "legacy")
     shutil.copytree(built.home / "var" / "drop", root / "var" / "drop")
-    departments = write_departments(root / "departments", built.server.url)
+    departments = write_departments(root / "departments", root, built.server.url)
     env = dict(built.sources.env)
     env["HUIJU_SRC_GS_SCJG_CASE_DB"] = f"sqlite:///{root / 'var' / 'legacy' / 'gs_scjg_case.db'}"
     sources = legacy.LegacySources(env=env, api_records=built.sources.api_records,
@@ -110,14 +126,19 @@ def use_workspace(monkeypatch: pytest.MonkeyPatch, built: LegacyHome, tmp_path: 
     ``warehouse_url`` it is the embedded SQLite store, under ``tmp_path`` (not the shared home).
     """
     url = warehouse_url or f"sqlite:///{tmp_path / 'warehouse' / 'huiju.db'}"
-    monkeypatch.setenv("HUIJU_HOME", str(built.home))
-    monkeypatch.setenv("HUIJU_DEPARTMENTS_DIR", str(departments or built.departments))
-    monkeypatch.setenv("HUIJU_WAREHOUSE_URL", url)
-    monkeypatch.setenv("HUIJU_STAGING_DIR", str(tmp_path / "staging"))
-    monkeypatch.setenv("HUIJU_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("COLUMNS", "240")  # rich: keep messages on one line for the asserts
-    for name, value in built.sources.env.items():
-        monkeypatch.setenv(name, value)
+    return point_huiju_at(monkeypatch, url, {
+        "HUIJU_HOME": built.home, "HUIJU_DEPARTMENTS_DIR": departments or built.departments,
+        "HUIJU_STAGING_DIR": tmp_path / "staging", "HUIJU_ARCHIVE_DIR": tmp_path / "archive",
+        **built.sources.env}, migrate=migrate)
+
+
+def point_huiju_at(monkeypatch: pytest.MonkeyPatch, url: str, settings: dict[str, object],
+                   migrate: bool = True) -> str:
+    """Set one test's Huiju settings (environment variables, as a task reads them) and its
+    warehouse ``url``, migrated to the current schema unless ``migrate`` is False."""
+    for name, value in {**settings, "HUIJU_WAREHOUSE_URL": url}.items():
+        monkeypatch.setenv(name, str(value))
     if migrate:
         engine = create_warehouse_engine(url)
         try:
@@ -125,13 +146,6 @@ def use_workspace(monkeypatch: pytest.MonkeyPatch, built: LegacyHome, tmp_path: 
         finally:
             engine.dispose()
     return url
-
-
-def warehouse_url_for(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """``sqlite`` → an embedded store under tmp_path; ``postgres`` → a fresh database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'warehouse' / 'huiju.db'}"
-    return request.getfixturevalue("pg_url")
 
 
 # --------------------------------------------------------------------------- queries

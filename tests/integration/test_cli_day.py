@@ -14,17 +14,12 @@ import json
 import logging
 
 import pytest
-from pipeline_support import LegacyHome, legacy_home, query, use_workspace, write_departments
+from pipeline_support import query, use_workspace, write_departments
 
 from huiju.cli import main
 
 MISSPELT = {"gs_scjg.yaml": {"address_registered: 注册地址\n": "address_registered: 注册地址X\n"}}
 
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> LegacyHome:
-    with legacy_home(tmp_path_factory.mktemp("legacy")) as home:
-        yield home
 
 
 def _main(capsys, *args: str) -> tuple[int, str, str]:
@@ -34,7 +29,8 @@ def _main(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_misspelt_column_fails_source_check_and_run(built, monkeypatch, tmp_path, capsys):
-    departments = write_departments(tmp_path / "departments", built.server.url, MISSPELT)
+    departments = write_departments(tmp_path / "departments", built.home, built.server.url,
+                                    MISSPELT)
     url = use_workspace(monkeypatch, built, tmp_path, departments=departments)
 
     code, out, err = _main(capsys, "source", "check", "--department", "GS-SCJG", "--feed",

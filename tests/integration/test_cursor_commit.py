@@ -21,12 +21,11 @@ import time
 
 import pytest
 from pipeline_support import (
+    CAPPED_ENTERPRISE,
     LegacyHome,
-    legacy_home,
     legacy_rows,
     query,
     use_workspace,
-    warehouse_url_for,
     write_departments,
 )
 
@@ -35,10 +34,6 @@ from warehouse.bulk import PAUSE_AT_ENV, PAUSE_FILE_ENV
 
 KEY = pipeline.FeedKey("GS-SCJG", "case_db", "enterprise")
 TABLE, PRIMARY_KEY, CURSOR_COLUMN = "企业基本信息", "主体身份代码", "更新时间"
-CAPPED = {"gs_scjg.yaml": {
-    f"extract: {{table: {TABLE}, primary_key: [{PRIMARY_KEY}], cursor_column: {CURSOR_COLUMN}}}":
-        f"extract: {{table: {TABLE}, primary_key: [{PRIMARY_KEY}], "
-        f"cursor_column: {CURSOR_COLUMN}, batch_size: 4}}\n        max_rows_per_run: 7"}}
 
 CHILD = """
 import sqlalchemy as sa
@@ -75,15 +70,6 @@ raise SystemExit("the feed ran to its end without committing a batch")
 """
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> LegacyHome:
-    with legacy_home(tmp_path_factory.mktemp("legacy")) as home:
-        yield home
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse(request, tmp_path) -> str:
-    return warehouse_url_for(request, tmp_path)
 
 
 def kill_after_first_commit(marker) -> None:
@@ -131,9 +117,10 @@ def as_json(value):
 
 @pytest.mark.slow
 def test_a_run_killed_after_the_load_commits_keeps_the_cursor_of_that_batch(
-        built, warehouse, monkeypatch, tmp_path):
-    departments = write_departments(tmp_path / "departments", built.server.url, CAPPED)
-    url = use_workspace(monkeypatch, built, tmp_path, warehouse, departments=departments)
+        built, warehouse_url, monkeypatch, tmp_path):
+    departments = write_departments(tmp_path / "departments", built.home, built.server.url,
+                                    CAPPED_ENTERPRISE)
+    url = use_workspace(monkeypatch, built, tmp_path, warehouse_url, departments=departments)
     order = source_order(built)
 
     kill_after_first_commit(tmp_path / "paused")

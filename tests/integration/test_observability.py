@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from pipeline_support import LegacyHome, legacy_home, scalar, use_workspace
+from pipeline_support import scalar, use_workspace
 from prometheus_client.parser import text_string_to_metric_families
 
 from huiju import pipeline
@@ -18,11 +17,6 @@ from warehouse.engine import create_warehouse_engine
 
 KEY = pipeline.FeedKey("LZ-SJJ", "drop_folder", "inspection")
 
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> LegacyHome:
-    with legacy_home(tmp_path_factory.mktemp("legacy")) as home:
-        yield home
 
 
 def metrics_of(text: str) -> dict[tuple[str, tuple], float]:

@@ -3,21 +3,15 @@ pass every platform's declared checks: the mappings supply what the payload shap
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from huiju.cli import main
 from schemas.platforms import build_payload, load_platforms, payload_problems
-from tests.integration.pipeline_support import legacy_home, use_workspace
+from tests.integration.pipeline_support import use_workspace
 from warehouse.engine import create_warehouse_engine
 
 DIVISIONS = {"GS-SCJG": "620000", "LZ-SJJ": "620100", "GS-YJJ": "620000"}
 
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    with legacy_home(tmp_path_factory.mktemp("legacy")) as home:
-        yield home
 
 
 def core_rows(url: str, name: str) -> list[dict]:

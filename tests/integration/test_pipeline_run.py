@@ -15,15 +15,14 @@ import unicodedata
 import pytest
 from openpyxl import load_workbook
 from pipeline_support import (
+    CAPPED_ENTERPRISE,
     LegacyHome,
     core_rows,
-    legacy_home,
     legacy_rows,
     quarantine_rules,
     query,
     scalar,
     use_workspace,
-    warehouse_url_for,
     write_departments,
 )
 
@@ -39,15 +38,6 @@ DEPARTMENTS = ("GS-SCJG", "LZ-SJJ", "GS-YJJ")
 BAD_USCC_ENTERPRISE = "620000000017"  # legacy.py: enterprises[17] has a wrong check character
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> LegacyHome:
-    with legacy_home(tmp_path_factory.mktemp("legacy")) as home:
-        yield home
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse(request, tmp_path) -> str:
-    return warehouse_url_for(request, tmp_path)
 
 
 # --------------------------------------------------------------------------- expectations
@@ -177,8 +167,8 @@ def expected_breaches(url: str, department_code: str) -> set[str]:
 
 @pytest.mark.parametrize("department", DEPARTMENTS)
 def test_run_accounts_for_every_row_and_quarantines_the_planted_defects(
-        built, warehouse, department, monkeypatch, tmp_path, capsys):
-    url = use_workspace(monkeypatch, built, tmp_path, warehouse)
+        built, warehouse_url, department, monkeypatch, tmp_path, capsys):
+    url = use_workspace(monkeypatch, built, tmp_path, warehouse_url)
     code, out = run_cli(capsys, department)
 
     counts = source_counts(built)
@@ -294,12 +284,15 @@ def test_rerun_loads_nothing_new(built, department, monkeypatch, tmp_path, capsy
 
 # --------------------------------------------------------------------------- 5. thresholds
 
+# LZ-SJJ allowing no quarantined row at all
+STRICT = {"lz_sjj.yaml": {"default: {max_quarantined: 50, max_ratio: 0.10, min_batch_size: 20}":
+                          "default: {max_quarantined: 0}"}}
+
 
 def test_breached_threshold_fails_the_run_but_keeps_the_batch(built, monkeypatch, tmp_path,
                                                               capsys):
-    strict = write_departments(tmp_path / "departments", built.server.url, {"lz_sjj.yaml": {
-        "default: {max_quarantined: 50, max_ratio: 0.10, min_batch_size: 20}":
-            "default: {max_quarantined: 0}"}})
+    strict = write_departments(tmp_path / "departments", built.home, built.server.url,
+                               STRICT)
     url = use_workspace(monkeypatch, built, tmp_path, departments=strict)
 
     code, out = run_cli(capsys, "LZ-SJJ", "--dataset", "inspection")
@@ -320,9 +313,8 @@ def test_load_task_raises_after_loading_when_breached(built, monkeypatch, tmp_pa
     """The Airflow path: ``pipeline.load`` raises ThresholdBreached, the batch is committed."""
     from expectations.validate import ThresholdBreached
 
-    strict = write_departments(tmp_path / "departments", built.server.url, {"lz_sjj.yaml": {
-        "default: {max_quarantined: 50, max_ratio: 0.10, min_batch_size: 20}":
-            "default: {max_quarantined: 0}"}})
+    strict = write_departments(tmp_path / "departments", built.home, built.server.url,
+                               STRICT)
     url = use_workspace(monkeypatch, built, tmp_path, departments=strict)
     with pytest.raises(ThresholdBreached, match="inspection: 1 of 30"):
         pipeline.run_feed(pipeline.FeedKey("LZ-SJJ", "drop_folder", "inspection"), run_id="t5")
@@ -364,11 +356,8 @@ def test_a_feed_capped_per_run_loads_the_same_in_several_batches(built, monkeypa
     whole = use_workspace(monkeypatch, built, tmp_path / "whole")
     (uncapped,) = pipeline.run_feed(key, run_id="whole")
 
-    capped_departments = write_departments(tmp_path / "departments", built.server.url, {
-        "gs_scjg.yaml": {
-            "extract: {table: 企业基本信息, primary_key: [主体身份代码], cursor_column: 更新时间}":
-                "extract: {table: 企业基本信息, primary_key: [主体身份代码], "
-                "cursor_column: 更新时间, batch_size: 4}\n        max_rows_per_run: 7"}})
+    capped_departments = write_departments(tmp_path / "departments", built.home,
+                                           built.server.url, CAPPED_ENTERPRISE)
     capped = use_workspace(monkeypatch, built, tmp_path / "capped",
                            departments=capped_departments)
     assert main(["run", "--department", "GS-SCJG", "--dataset", "enterprise"]) == 0
@@ -397,11 +386,11 @@ def without_batch(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "batch_id"} for row in rows]
 
 
-def test_quarantined_rows_keep_both_messages_in_the_warehouse(built, warehouse, monkeypatch,
-                                                             tmp_path):
+def test_quarantined_rows_keep_both_messages_in_the_warehouse(built, warehouse_url,
+                                                             monkeypatch, tmp_path):
     """What a clerk reads in quarantine: every failure's message in Chinese and in English,
     read back from the warehouse after a real run (not from the validation outcome)."""
-    url = use_workspace(monkeypatch, built, tmp_path, warehouse)
+    url = use_workspace(monkeypatch, built, tmp_path, warehouse_url)
     pipeline.run_feed(pipeline.FeedKey("GS-SCJG", "case_db", "penalty"), run_id="messages",
                       raise_on_threshold=False)
     rows = query(url, "SELECT source_ref, rule_id, message_zh, message_en "

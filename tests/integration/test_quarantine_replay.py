@@ -16,7 +16,6 @@ from pipeline_support import (
     copy_home,
     core_rows,
     execute_legacy,
-    legacy_home,
     legacy_rows,
     quarantine_rules,
     query,
@@ -32,11 +31,6 @@ BAD_ENTERPRISE = "企业基本信息#主体身份代码=620000000017"
 BAD_DATE = "水库检查_202411.csv:line 6"
 LATER = "2024-11-01 09:00:00"  # after every 更新时间 of the demo data
 
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> LegacyHome:
-    with legacy_home(tmp_path_factory.mktemp("legacy")) as home:
-        yield home
 
 
 @pytest.fixture

@@ -6,15 +6,9 @@ import csv
 import shutil
 
 import pytest
-from pipeline_support import LegacyHome, legacy_home, use_workspace
+from pipeline_support import use_workspace
 
 from huiju.cli import main
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> LegacyHome:
-    with legacy_home(tmp_path_factory.mktemp("legacy")) as home:
-        yield home
 
 
 @pytest.fixture

@@ -58,8 +58,10 @@ def test_a_new_kind_is_one_registration(tmp_path, drop_kind):
                         staging_dir=home / "staging", archive_dir=home / "archive")
     connector = open_connector(department, source, feed, settings)
     assert isinstance(connector, FileSource)
-    # relative paths resolve against the home; the archive defaults per department/source
-    assert Path(connector.config.directory).is_relative_to(home)
+    # a relative folder is relative to the department file; the archive defaults per
+    # department/source under the settings' archive folder
+    assert Path(connector.config.directory).is_relative_to(tmp_path)
+    assert not Path(connector.config.directory).is_relative_to(home)
     assert connector.config.archive_dir == str(home / "archive" / department.code / source.id)
 
 
