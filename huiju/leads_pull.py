@@ -15,7 +15,7 @@ from huiju.departments import Department, load_departments
 from huiju.joint import load_tasks
 from huiju.leads import route_new
 from huiju.routing import RoutingTable, load_routing
-from huiju.settings import load_settings
+from huiju.settings import Settings, load_settings
 from warehouse.engine import create_warehouse_engine
 from warehouse.state import read_cursor
 from warehouse.tables import AUDIT, table
@@ -23,11 +23,13 @@ from warehouse.tables import AUDIT, table
 TASKS = "joint_task"  # the cursor_state "data set" of the task feed
 
 
-def pull_leads(department: Department, run_id: str) -> list[dict]:
+def pull_leads(department: Department, run_id: str,
+               settings: Settings | None = None) -> list[dict]:
     """Run every feed of the national feed department until drained; their accounting."""
     results: list[dict] = []
     for key in pipeline.feeds_of(department):
-        pipeline.run_feed(key, run_id=run_id, raise_on_threshold=False, results=results)
+        pipeline.run_feed(key, run_id=run_id, raise_on_threshold=False, results=results,
+                          settings=settings)
     return results
 
 
@@ -68,17 +70,19 @@ def _save_cursor(engine: sa.Engine, department: str, source: str, cursor: dict) 
                                                updated_at=now))
 
 
-def pull_all(routing_file: str | None = None, *, run_id: str | None = None) -> list[str]:
+def pull_all(routing_file: str | None = None, *, run_id: str | None = None,
+             settings: Settings | None = None) -> list[str]:
     """Pull leads and tasks, route new leads; a summary line per step."""
+    settings = settings or load_settings()
     routing = load_routing(routing_file)
-    department = pipeline.find_department(routing.feed_department)
+    department = pipeline.find_department(routing.feed_department, settings)
     run_id = run_id or f"leads__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}"
     lines: list[str] = []
-    for result in pull_leads(department, run_id):
+    for result in pull_leads(department, run_id, settings):
         lines.append(f"{result['dataset']}: batch {result['batch_id']} extracted "
                      f"{result['extracted']}, loaded {result['loaded']}, quarantined "
                      f"{result['quarantined']}")
-    engine = create_warehouse_engine(load_settings().warehouse_url)
+    engine = create_warehouse_engine(settings.warehouse_url)
     try:
         tasks: dict[str, Any] = pull_tasks(engine, department, routing)
         lines.append(f"joint tasks: {tasks['tasks']} new ({tasks['parts']} department parts), "

@@ -32,7 +32,7 @@ from connectors.timestamps import parse_timestamp
 from huiju import pipeline
 from huiju.departments import Department, Feed
 from huiju.mapping import map_batch
-from huiju.settings import load_settings
+from huiju.settings import Settings, load_settings
 from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
 from schemas.model import DataSetSpec
@@ -63,9 +63,10 @@ class Period:
     batch_id: str | None = None
 
 
-def reconcile_feed(key: pipeline.FeedKey, *, run_id: str, reconcile_id: str) -> dict[str, Period]:
+def reconcile_feed(key: pipeline.FeedKey, *, run_id: str, reconcile_id: str,
+                   settings: Settings | None = None) -> dict[str, Period]:
     """Compare one SQL feed's source with the warehouse, repair, and record the result."""
-    settings = load_settings()
+    settings = settings or load_settings()
     department = pipeline.find_department(key.department, settings)
     source, feed = pipeline.find_feed(department, key.source, key.dataset)
     if source.kind != "sql":

@@ -11,6 +11,7 @@ import argparse
 from datetime import date
 
 from connectors.platforms import PLATFORMS
+from huiju.commands.warehouse_option import add_url_option, settings_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--department", metavar="CODE", help="only this department's records")
     parser.add_argument("--platform", choices=PLATFORMS, action="append",
                         help="only this platform (repeatable; default: every declared one)")
-    parser.add_argument("--url", help="warehouse URL (default: $HUIJU_WAREHOUSE_URL, "
-                                      "else the embedded SQLite store)")
+    add_url_option(parser)
     parser.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
                         help="judge 公示期 against this day (default: today)")
     parser.set_defaults(handler=_deliver)
@@ -41,12 +41,11 @@ def _deliver(args: argparse.Namespace) -> int:
         platforms_declared,
         summary_table,
     )
-    from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
     from warehouse.outbox import DeliveryBusy
 
     console = Console()
-    engine = create_warehouse_engine(args.url or load_settings().warehouse_url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     runs = []
     try:
         divisions = department_divisions()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from huiju.commands.warehouse_option import URL_HELP, settings_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``huiju leads`` to the command line."""
     parser = sub.add_parser("leads", help="national leads: pull, route, list (issue 13)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    url_help = "warehouse URL (default: $HUIJU_WAREHOUSE_URL, else the embedded SQLite store)"
     check = actions.add_parser("check", help="validate config/lead_routing.yaml")
     check.add_argument("--routing", help="routing table file")
     check.set_defaults(handler=_check)
@@ -17,25 +18,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pull", help="pull new leads (department GS-HLWJG's feeds) and joint-supervision tasks, "
                      "then route the new leads")
     pull.add_argument("--routing", help="routing table file")
+    pull.add_argument("--url", help=URL_HELP)
     pull.set_defaults(handler=_pull)
     route = actions.add_parser("route", help="route loaded leads not routed yet")
     route.add_argument("--routing", help="routing table file")
-    route.add_argument("--url", help=url_help)
+    route.add_argument("--url", help=URL_HELP)
     route.set_defaults(handler=_route)
     feedback = actions.add_parser(
         "feedback", help="send joint-supervision feedback of departments with results")
     feedback.add_argument("--department", metavar="CODE")
-    feedback.add_argument("--url", help=url_help)
+    feedback.add_argument("--url", help=URL_HELP)
     feedback.set_defaults(handler=_feedback)
     tasks = actions.add_parser("tasks", help="joint-supervision tasks: each department's part")
     tasks.add_argument("--department", metavar="CODE")
-    tasks.add_argument("--url", help=url_help)
+    tasks.add_argument("--url", help=URL_HELP)
     tasks.set_defaults(handler=_tasks)
     listing = actions.add_parser("list", help="open leads with their deadlines")
     listing.add_argument("--department", metavar="CODE")
     listing.add_argument("--overdue", action="store_true", help="only open leads past deadline")
     listing.add_argument("--all", action="store_true", help="closed leads too")
-    listing.add_argument("--url", help=url_help)
+    listing.add_argument("--url", help=URL_HELP)
     listing.set_defaults(handler=_list)
 
 
@@ -67,7 +69,7 @@ def _route(args: argparse.Namespace) -> int:
     from huiju.routing import load_routing
     from warehouse.engine import create_warehouse_engine
 
-    engine = create_warehouse_engine(args.url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         counts = route_new(engine, load_routing(args.routing))
     finally:
@@ -83,7 +85,7 @@ def _pull(args: argparse.Namespace) -> int:
     from huiju.leads_pull import pull_all
 
     console = Console()
-    summary = pull_all(args.routing)
+    summary = pull_all(args.routing, settings=settings_for(args))
     for line in summary:
         console.print(line, highlight=False)
     return 0
@@ -96,7 +98,7 @@ def _feedback(args: argparse.Namespace) -> int:
     from huiju.joint_feedback import send_feedback
     from warehouse.engine import create_warehouse_engine
 
-    engine = create_warehouse_engine(args.url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         counts = send_feedback(engine, PlatformClient(PlatformConfig.from_env("national")),
                                department=args.department)
@@ -114,7 +116,7 @@ def _tasks(args: argparse.Namespace) -> int:
     from huiju.joint import parts_of
     from warehouse.engine import create_warehouse_engine
 
-    engine = create_warehouse_engine(args.url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         parts = parts_of(engine, args.department)
     finally:
@@ -139,7 +141,7 @@ def _list(args: argparse.Namespace) -> int:
     from huiju.leads import leads
     from warehouse.engine import create_warehouse_engine
 
-    engine = create_warehouse_engine(args.url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     out = Table(title="leads" + (f" of {args.department}" if args.department else ""))
     for column in ("lead", "type", "department", "deadline", "status", "overdue", "routing"):
         out.add_column(column)

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-URL_HELP = "warehouse URL (default: $HUIJU_WAREHOUSE_URL, else the embedded SQLite store)"
+from huiju.commands.warehouse_option import URL_HELP, settings_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,10 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _metrics(args: argparse.Namespace) -> int:
     from huiju.metrics import exposition, registry_for
-    from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
 
-    engine = create_warehouse_engine(args.url or load_settings().warehouse_url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     if args.serve is None:
         try:
             sys.stdout.write(exposition(engine))
@@ -63,12 +62,11 @@ def _alerts(args: argparse.Namespace) -> int:
     from huiju.departments import load_departments
     from huiju.feed_health import feed_health
     from huiju.notify import send
-    from huiju.settings import load_settings
     from warehouse.engine import create_warehouse_engine
 
-    settings = load_settings()
+    settings = settings_for(args)
     departments = load_departments(args.departments_dir or settings.departments_dir)
-    engine = create_warehouse_engine(args.url or settings.warehouse_url)
+    engine = create_warehouse_engine(settings.warehouse_url)
     try:
         health = feed_health(engine)
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from huiju.commands.warehouse_option import add_url_option, settings_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``huiju reconcile`` to the command line."""
@@ -19,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", "--feed", metavar="NAME", action="append",
                         help="only the feeds of this data set (repeatable)")
     parser.add_argument("--departments-dir", help="folder of department YAML files")
+    add_url_option(parser)
     parser.set_defaults(handler=_reconcile)
 
 
@@ -34,10 +37,9 @@ def _reconcile(args: argparse.Namespace) -> int:
     from huiju.departments import load_departments
     from huiju.identity import current_actor
     from huiju.reconcile import new_reconcile_id, reconcile_feed
-    from huiju.settings import load_settings
 
     console = Console()
-    settings = load_settings()
+    settings = settings_for(args)
     departments = ([pipeline.find_department(args.department, settings)] if args.department
                    else load_departments(settings.departments_dir))
     reconcile_id = new_reconcile_id()
@@ -57,7 +59,8 @@ def _reconcile(args: argparse.Namespace) -> int:
                               f"{source.kind} feed has no current state to compare by key")
                 continue
             try:
-                periods = reconcile_feed(key, run_id=reconcile_id, reconcile_id=reconcile_id)
+                periods = reconcile_feed(key, run_id=reconcile_id, reconcile_id=reconcile_id,
+                                         settings=settings)
             except Exception as error:  # noqa: BLE001 - one feed's failure must not stop the others
                 problems.append(f"[red]failed[/red] {key.department} {key.source} → "
                                 f"{key.dataset}: {type(error).__name__}: {error}")

@@ -11,6 +11,8 @@ import argparse
 import getpass
 import sys
 
+from huiju.commands.warehouse_option import settings_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``huiju users`` to the command line."""
@@ -43,7 +45,7 @@ def _add(args: argparse.Namespace) -> int:
     from reports.users import add_user
     from warehouse.engine import create_warehouse_engine
 
-    engine = create_warehouse_engine(args.url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         user = add_user(engine, username=args.username, password=_password(args),
                         role=args.role, department=args.department, actor=current_actor())
@@ -61,7 +63,7 @@ def _list(args: argparse.Namespace) -> int:
     from reports.users import list_users
     from warehouse.engine import create_warehouse_engine
 
-    engine = create_warehouse_engine(args.url)
+    engine = create_warehouse_engine(settings_for(args).warehouse_url)
     try:
         for user in list_users(engine):
             sys.stdout.write(f"{user['username']}\t{user['role']}\t"
