@@ -64,6 +64,9 @@ CELL_ROWS = 300  # cells listed on the page; the export has them all
 PLATFORM_COLUMNS = ("dataset", "platform", "resource", "record_id", "source_ref", "batch_id",
                     "code", "field", "reason", "rejected_at")
 
+TIMELINESS_COLUMNS = ("department_code", "period", "leads", "on_time", "late", "overdue", "open",
+                      "rate")
+
 UserDep = Annotated[User, Depends(current_user)]
 Lang = Annotated[str, Query(pattern="^(zh|en)$")]
 
@@ -270,7 +273,8 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one small handler per route
         require_role(user, "auditor")
         found = app.state.view.get()
         return JSONResponse({"cells": jsonable_encoder([c.figures() for c in found.cells]),
-                             "sha256": found.digest})
+                             "sha256": found.digest,
+                             "lead_timeliness": jsonable_encoder(found.timeliness)})
 
     # --- users -----------------------------------------------------------------------------
 
@@ -294,6 +298,8 @@ def completeness_workbook(view: comp.Completeness) -> bytes:
              ("how to check", "sha256 of the JSON list of cells (keys sorted, no spaces, UTF-8) "
                               "as in reports.completeness.figures_digest"),
              ("exported at", datetime.now(UTC).isoformat())]
+    timeliness = ([r[c] for c in TIMELINESS_COLUMNS] for r in view.timeliness)
     return workbook_bytes([("completeness", header, rows),
                            ("coverage", ("department", *view.months), coverage),
+                           ("lead timeliness", TIMELINESS_COLUMNS, timeliness),
                            ("about", ("item", "value"), about)])

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -69,6 +70,7 @@ class Completeness:
     coverage: dict[tuple[str, str], str]  # (department, month) → "ok" | "late" | "missing"
     news: dict[tuple[str, str], int]  # (department, month) → 监管动态 published
     catalog: list[dict]  # per department: items, with a check list, with both flags
+    timeliness: list[dict] = field(default_factory=list)  # lead disposition, see below
     problems_listed: bool = True  # False: too many breaks to list each (counts are exact)
     platforms: list[str] = field(default_factory=list)
     delivery_checks: list = field(default_factory=list)  # warehouse.verify.DeliveryCheck
@@ -112,7 +114,8 @@ def _joined(conn: sa.Connection, column: sa.ColumnElement) -> sa.ColumnElement:
     return sa.func.group_concat(column, " ")
 
 
-def completeness(engine: sa.Engine, department: str | None = None) -> Completeness:
+def completeness(engine: sa.Engine, department: str | None = None,
+                 now: datetime | None = None) -> Completeness:
     """The view over every department (an auditor) or one (``department``).
 
     Figures and breaks are summed in the database over :func:`warehouse.verify.evidence` (one
@@ -142,6 +145,7 @@ def completeness(engine: sa.Engine, department: str | None = None) -> Completene
         news = _news(conn, department)
         catalog = _catalog(conn, department)
         delivered = _delivery(conn, department)
+        timeliness = lead_timeliness(conn, department, now)
     for cell in cells:
         cell.delivery = delivered.get((cell.department_code, cell.dataset, cell.period), {})
     platforms = sorted({p for counts in delivered.values() for p in counts})
@@ -156,7 +160,7 @@ def completeness(engine: sa.Engine, department: str | None = None) -> Completene
     departments = sorted({c.department_code for c in cells} | ({department} if department
                                                               else set()))
     return Completeness(cells, months, departments, _coverage(loaded, departments, months),
-                        news, catalog, listed, platforms,
+                        news, catalog, timeliness, listed, platforms,
                         verify_delivery(engine, department=department))
 
 
@@ -269,6 +273,65 @@ def _catalog(conn: sa.Connection, department: str | None) -> list[dict]:
         query = query.where(items.c.department_code == department)
     return [{k: (int(v or 0) if k != "department_code" else v) for k, v in r.items()}
             for r in conn.execute(query).mappings()]
+
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def lead_timeliness(conn: sa.Connection, department: str | None = None,
+                    now: datetime | None = None) -> list[dict]:
+    """The order's lead-disposition KPI per competent department and month of the deadline.
+
+    A routed lead (``audit.lead_routing``, with the deadline its type declares) is
+    **on time** when a current disposition of it (``core.lead_disposition``, 事件进展状态
+    结案) is dated (处置日期, else the day it was loaded, China time) on or before the
+    deadline's day, **late** when after, **overdue** when not closed and the deadline has
+    passed, **open** when not closed and still within it. ``rate`` = on time / (on time +
+    late + overdue): the share disposed within the deadline of the leads already due (None
+    when none is). Leads without a deadline are not counted.
+    """
+    from huiju.leads import CLOSED
+
+    now = now or datetime.now(UTC)
+    routing = table(AUDIT, "lead_routing")
+    disposition = core_table(dataset_spec("lead_disposition"))
+    if not _present(conn, disposition.name):
+        return []
+    closed = (sa.select(disposition.c.lead_id,
+                        sa.func.min(disposition.c.handling_date).label("handled"),
+                        sa.func.min(disposition.c.updated_at).label("loaded"))
+              .where(disposition.c.progress_status == CLOSED, sa.not_(disposition.c.is_deleted))
+              .group_by(disposition.c.lead_id).subquery("closed"))
+    query = (sa.select(routing.c.department_code, routing.c.deadline, closed.c.handled,
+                       closed.c.loaded)
+             .select_from(routing.outerjoin(closed, closed.c.lead_id == routing.c.lead_id))
+             .where(routing.c.deadline.is_not(None)))
+    if department:
+        query = query.where(routing.c.department_code == department)
+    found: dict[tuple[str, str], dict] = {}
+    for code, due, handled, loaded in conn.execute(query):
+        due = _aware(due).astimezone(CHINA)
+        row = found.setdefault((code, due.strftime("%Y-%m")), {
+            "department_code": code, "period": due.strftime("%Y-%m"), "leads": 0,
+            "on_time": 0, "late": 0, "overdue": 0, "open": 0})
+        row["leads"] += 1
+        row[_disposed(due, handled, _aware(loaded), now)] += 1
+    for row in found.values():
+        due_by_now = row["on_time"] + row["late"] + row["overdue"]
+        row["rate"] = row["on_time"] / due_by_now if due_by_now else None
+    return [found[key] for key in sorted(found)]
+
+
+def _disposed(due: datetime, handled: date | str | None, loaded: datetime | None,
+              now: datetime) -> str:
+    """on_time | late | overdue | open, for a lead due at ``due`` (China time)."""
+    if isinstance(handled, str):  # SQLite's min() gives the text back
+        handled = date.fromisoformat(handled[:10])
+    if handled is None and loaded is not None:
+        handled = loaded.astimezone(CHINA).date()
+    if handled is not None:
+        return "on_time" if handled <= due.date() else "late"
+    return "overdue" if due < now else "open"
 
 
 def cell_records(engine: sa.Engine, department: str, dataset: str, batch_id: str,

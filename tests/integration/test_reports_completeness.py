@@ -1,0 +1,110 @@
+"""The auditors' completeness view against a real warehouse (SQLite and PostgreSQL): the lead
+disposition timeliness KPI from audit.lead_routing and core.lead_disposition, on the page and
+in the exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from reports import completeness
+from reports.app import create_app
+from reports.users import add_user
+from schemas.catalog import dataset as dataset_spec
+from tests.browser.conftest import SECRET, free_port, http_session, serve
+from warehouse.engine import create_warehouse_engine
+from warehouse.migrate import upgrade
+from warehouse.tables import AUDIT, core_table, table
+
+UTC = dt.UTC
+NOW = dt.datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+PASSWORD = "a long enough password"
+
+# lead → (department, deadline (UTC), disposition: (status, 处置日期, loaded at, deleted) | None)
+LEADS = {
+    # closed on the deadline's day
+    "L1": ("GS-SCJG", dt.datetime(2026, 3, 10, 10, tzinfo=UTC),
+           ("4", dt.date(2026, 3, 10), NOW, False)),
+    # due 04:00 on 6 March China time (5 March in UTC): closed on 6 March is on time
+    "L2": ("GS-SCJG", dt.datetime(2026, 3, 5, 20, tzinfo=UTC),
+           ("4", dt.date(2026, 3, 6), NOW, False)),
+    "L3": ("GS-SCJG", dt.datetime(2026, 3, 8, 2, tzinfo=UTC),
+           ("4", dt.date(2026, 3, 12), NOW, False)),  # closed four days late
+    "L4": ("GS-SCJG", dt.datetime(2026, 3, 15, 2, tzinfo=UTC),
+           ("2", None, NOW, False)),  # in progress, past the deadline: overdue
+    "L5": ("GS-SCJG", dt.datetime(2026, 3, 25, 2, tzinfo=UTC), None),  # not due yet
+    "L6": ("GS-SCJG", None, None),  # no declared deadline: not counted
+    "L7": ("GS-YJJ", dt.datetime(2026, 2, 10, 2, tzinfo=UTC),
+           ("4", None, dt.datetime(2026, 2, 9, 8, tzinfo=UTC), False)),  # dated by its load
+    "L8": ("GS-SCJG", dt.datetime(2026, 3, 9, 2, tzinfo=UTC),
+           ("4", dt.date(2026, 3, 1), NOW, True)),  # its closing was deleted: overdue
+}
+EXPECTED = [
+    {"department_code": "GS-SCJG", "period": "2026-03", "leads": 6, "on_time": 2, "late": 1,
+     "overdue": 2, "open": 1, "rate": 2 / 5},
+    {"department_code": "GS-YJJ", "period": "2026-02", "leads": 1, "on_time": 1, "late": 0,
+     "overdue": 0, "open": 0, "rate": 1.0},
+]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request, tmp_path):
+    url = f"sqlite:///{tmp_path}/warehouse/huiju.db"
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+    found = create_warehouse_engine(url)
+    upgrade(found)
+    _leads(found)
+    yield found
+    found.dispose()
+
+
+def _leads(engine: sa.Engine) -> None:
+    routing = table(AUDIT, "lead_routing")
+    disposition = core_table(dataset_spec("lead_disposition"))
+    with engine.begin() as conn:
+        for lead_id, (department, deadline, disposed) in LEADS.items():
+            conn.execute(routing.insert().values(
+                dataset="complaint", lead_id=lead_id, lead_kind="complaint",
+                department_code=department, routed=True, reason="test", deadline=deadline,
+                batch_id="2026010100001", routed_at=NOW - dt.timedelta(days=60)))
+            if disposed:
+                status, handled, loaded, deleted = disposed
+                conn.execute(disposition.insert().values(
+                    lead_id=lead_id, lead_type="1", progress_status=status,
+                    handling_date=handled, record_id=f"R-{lead_id}", batch_id="2026030100001",
+                    operation="I", department_code=department, source_system="case_db",
+                    source_ref=f"ref#{lead_id}", source_hash="0" * 64, first_loaded_at=loaded,
+                    updated_at=loaded, is_deleted=deleted))
+
+
+def test_lead_timeliness_per_department_and_month_of_the_deadline(engine):
+    with engine.connect() as conn:
+        assert completeness.lead_timeliness(conn, now=NOW) == EXPECTED
+        assert completeness.lead_timeliness(conn, "GS-YJJ", now=NOW) == EXPECTED[1:]
+    # a month later L5's deadline has passed too
+    with engine.connect() as conn:
+        later = completeness.lead_timeliness(conn, now=NOW + dt.timedelta(days=30))
+    assert (later[0]["overdue"], later[0]["open"], later[0]["rate"]) == (3, 0, 2 / 6)
+    assert completeness.completeness(engine, now=NOW).timeliness == EXPECTED
+
+
+def test_the_auditor_page_shows_the_timeliness_kpi(engine):
+    add_user(engine, username="auditor", password=PASSWORD, role="auditor", department=None,
+             actor="os:test@host")
+    port = free_port()
+    server, thread = serve(create_app(engine, secret=SECRET), port)
+    try:
+        session = http_session(f"http://127.0.0.1:{port}", "auditor", PASSWORD)
+        page = session.get(f"http://127.0.0.1:{port}/audit").text
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert "线索处置及时率" in page
+    row = page.split('data-key="GS-SCJG|2026-03"')[1].split("</tr>")[0]
+    # rate is computed against the real clock on the page: every March 2026 deadline has passed
+    for css, value in (("leads", 6), ("on_time", 2), ("late", 1), ("overdue", 3), ("open", 0)):
+        assert f'class="num {css}' in row and f">{value}</td>" in row.split(f"num {css}")[1][:40]
+    assert "33.3%" in row
