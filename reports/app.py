@@ -36,6 +36,7 @@ from reports.access import (
 )
 from reports.charts import trend_svg
 from reports.i18n import labels
+from reports.pdf import NoCjkFont, completeness_pdf
 from reports.spreadsheets import workbook_bytes
 from reports.users import User, authenticate, list_users
 from warehouse.provenance import trace
@@ -267,6 +268,17 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one small handler per route
         require_role(user, "auditor")
         found = app.state.view.get()
         return _download(completeness_workbook(found), "completeness.xlsx")
+
+    @app.get("/audit/export.pdf")
+    def audit_export_pdf(user: UserDep, lang: Lang = "zh") -> Response:
+        require_role(user, "auditor")
+        found = app.state.view.get()
+        try:
+            body = completeness_pdf(found, lang)
+        except NoCjkFont as error:  # say what to install rather than print empty boxes
+            return JSONResponse({"detail": str(error)}, status_code=503)
+        return Response(body, media_type="application/pdf", headers={
+            "Content-Disposition": 'attachment; filename="completeness.pdf"'})
 
     @app.get("/api/audit/completeness")
     def audit_api(user: UserDep) -> Response:

@@ -68,6 +68,7 @@ LABELS: dict[str, tuple[str, str]] = {
                         "huiju verify lists each"),
     "as_of": ("数据截至", "figures as of"),
     "export": ("导出 (xlsx)", "Export (xlsx)"),
+    "export_pdf": ("导出 (PDF)", "Export (PDF)"),
     "digest": ("数据摘要 sha256", "Figures sha256"),
     "records": ("记录", "Records"),
     "written": ("写入的版本", "Versions written"),

@@ -1,18 +1,23 @@
 """The auditors' completeness view against a real warehouse (SQLite and PostgreSQL): the lead
-disposition timeliness KPI from audit.lead_routing and core.lead_disposition, on the page and
-in the exports."""
+disposition timeliness KPI from audit.lead_routing and core.lead_disposition, on the page, and
+the PDF export read back (figures, batch ids, Chinese labels, the hash)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from reports import completeness
 from reports.app import create_app
+from reports.pdf import FONT_ENV, NoCjkFont, find_cjk_font
 from reports.users import add_user
 from schemas.catalog import dataset as dataset_spec
+from tests.browser import sample
 from tests.browser.conftest import SECRET, free_port, http_session, serve
 from warehouse.engine import create_warehouse_engine
 from warehouse.migrate import upgrade
@@ -108,3 +113,72 @@ def test_the_auditor_page_shows_the_timeliness_kpi(engine):
     for css, value in (("leads", 6), ("on_time", 2), ("late", 1), ("overdue", 3), ("open", 0)):
         assert f'class="num {css}' in row and f">{value}</td>" in row.split(f"num {css}")[1][:40]
     assert "33.3%" in row
+
+
+def _pdf_text(body: bytes) -> str:
+    """The PDF's text with every blank and NUL removed: fpdf2 encodes the subset CJK font with
+    an embedded two-byte CMap, which pypdf reads as a NUL before each character (poppler's
+    pdftotext reads it cleanly); the characters and their order are what the test reads."""
+    reader = PdfReader(io.BytesIO(body))
+    return re.sub(r"[\s\x00]+", "", "".join(page.extract_text() for page in reader.pages))
+
+
+@pytest.fixture
+def sample_served(tmp_path):
+    """The browser tier's two-department sample (one batch broken) plus the leads, served."""
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path}/warehouse/huiju.db")
+    upgrade(engine)
+    sample.build(engine)
+    sample.break_batch(engine)
+    _leads(engine)
+    port = free_port()
+    server, thread = serve(create_app(engine, secret=SECRET), port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_completeness_pdf_holds_the_figures_batch_ids_and_their_hash(sample_served, lang):
+    auditor = http_session(sample_served, "auditor")
+    answer = auditor.get(f"{sample_served}/audit/export.pdf?lang={lang}")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    text = _pdf_text(answer.content)
+    found = auditor.get(f"{sample_served}/api/audit/completeness").json()
+    # the hash of the same figures the API gives (recomputed here), on the page and each foot
+    assert completeness.figures_digest(found["cells"]) == found["sha256"]
+    assert text.count(found["sha256"]) == 1 + len(PdfReader(io.BytesIO(answer.content)).pages)
+    # every cell: its counts in the row's order, every batch id, and the break of sample B
+    for cell in found["cells"]:
+        counts = "".join(str(cell[c]) for c in ("extracted", "passed", "quarantined",
+                                                "superseded"))
+        assert (f"{cell['department_code']}{cell['dataset']}{cell['period']}{counts}"
+                in text), cell
+        assert all(batch in text for batch in cell["batches"])
+    assert sum(c["breaks"] for c in found["cells"]) == 1
+    assert "landed" in text  # the broken batch's problem, as huiju verify words it
+    # the KPI tables, with the Chinese (or English) labels
+    words = {"zh": ("完整性核查", "报送覆盖", "线索处置及时率", "逾期未处置", "目录完整性"),
+             "en": ("Completeness", "Coverage", "Leaddispositiontimeliness", "Overdue,")}[lang]
+    assert all(word in text for word in words), words
+    assert "GS-SCJG2026-0362130" in text  # 6 leads: 2 on time, 1 late, 3 overdue, 0 open
+    assert "GS-YJJ2026-02110001" in text
+    # and only an auditor gets it
+    clerk = http_session(sample_served, "clerk_a")
+    assert clerk.get(f"{sample_served}/audit/export.pdf").status_code == 403
+
+
+def test_without_a_cjk_font_the_pdf_export_says_what_to_install(sample_served, monkeypatch,
+                                                                tmp_path):
+    find_cjk_font.cache_clear()
+    monkeypatch.setenv(FONT_ENV, str(tmp_path / "no-such-font.ttc"))
+    try:
+        answer = http_session(sample_served, "auditor").get(f"{sample_served}/audit/export.pdf")
+    finally:
+        find_cjk_font.cache_clear()
+    assert answer.status_code == 503
+    assert "no-such-font.ttc is not a file" in answer.json()["detail"]
+    with pytest.raises(NoCjkFont, match="not a file"):
+        find_cjk_font()
+    find_cjk_font.cache_clear()
