@@ -8,9 +8,11 @@ A fresh warehouse (the embedded SQLite store by default; ``--url`` a PostgreSQL 
 is emptied first) gets synthetic bookkeeping: ``--runs`` recorded runs (audit.run) spread over
 departments × months, each loading one batch per data set (audit.batch rows), and quarantine
 rows for a quarter of the batches. Then, best of three each:
-1. the completeness view's queries (``reports.completeness.completeness``, including
-   ``warehouse.verify.verify`` over every batch) and the page served over HTTP;
-   — the first page computes the view (shared by every auditor for 60 s), the next reuse it;
+1. the completeness view's computation (``reports.completeness.completeness``: every batch
+   checked with ``warehouse.verify``'s invariants, plus the figures' sha256) the first time
+   in the process and at best, and the page served over HTTP: by a server without warm-up
+   (its first page computes the view), by one started as ``huiju serve`` starts it (the view
+   computed at start-up, refreshed in the background), and the next pages;
 2. one department's report queries (``reports.quality.report``) and its page over HTTP.
 Target: each page under 1 s. Generation is not timed.
 """
@@ -105,6 +107,17 @@ def login(base: str, username: str) -> requests.Session:
     return session
 
 
+def _serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """``app`` in a uvicorn server thread on a free port: the server, its thread, its URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Render the pages at benchmark scale and print their times beside the queries'."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -130,15 +143,19 @@ def main(argv: list[str] | None = None) -> None:
                                      ("clerk", "department", department)):
             add_user(engine, username=username, password=PASSWORD, role=role, department=dept,
                      actor="os:bench")
-        server = uvicorn.Server(uvicorn.Config(create_app(engine, secret="b" * 48),
-                                               host="127.0.0.1", port=0, log_level="error"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        base = f"http://127.0.0.1:{port}"
+        def compute():  # what the shared view does: the queries and the figures' hash
+            return completeness.completeness(engine).digest
+
+        # the first computation in this process (SQL statements compiled, reflection cached)
+        first = best_of(compute, 1)
+        cold_app = create_app(engine, secret="b" * 48)  # no warm-up: the first page computes
+        warm_app = create_app(engine, secret="b" * 48, warm_view=True)  # as `huiju serve`
+        (cold_server, cold_thread, base), (warm_server, warm_thread, warm_base) = (
+            _serve(cold_app), _serve(warm_app))
         auditor, clerk = login(base, "auditor"), login(base, "clerk")
+        warm_auditor = login(warm_base, "auditor")
+        while warm_app.state.view._computing:  # an auditor arriving after the start-up
+            time.sleep(0.05)
 
         def report_queries():
             with engine.connect() as conn:
@@ -146,9 +163,15 @@ def main(argv: list[str] | None = None) -> None:
 
         view = completeness.completeness(engine)
         results = [
-            ("completeness view: queries", best_of(lambda: completeness.completeness(engine))),
-            # the first page computes the shared view; later ones (within 60 s) reuse it
-            ("completeness view: first page", best_of(lambda: auditor.get(base + "/audit"), 1)),
+            ("completeness view: compute, first in process", first),
+            ("completeness view: compute (queries + hash)", best_of(compute)),
+            ("completeness view: queries alone",
+             best_of(lambda: completeness.completeness(engine))),
+            # without a warm-up the first page computes the shared view
+            ("completeness view: first page, no warm-up",
+             best_of(lambda: auditor.get(base + "/audit"), 1)),
+            ("completeness view: first page, `huiju serve`",
+             best_of(lambda: warm_auditor.get(warm_base + "/audit"), 1)),
             ("completeness view: next pages", best_of(lambda: auditor.get(base + "/audit"))),
             ("department report: queries", best_of(report_queries)),
             ("department report: page",
@@ -160,9 +183,10 @@ def main(argv: list[str] | None = None) -> None:
               "of HTML")
         for label, seconds in results:
             verdict = "meets" if seconds < TARGET_SECONDS else "MISSES"
-            print(f"  {label:<32} {seconds:7.3f} s  ({verdict} < {TARGET_SECONDS:.0f} s)")
-        server.should_exit = True
-        thread.join(timeout=10)
+            print(f"  {label:<46} {seconds:7.3f} s  ({verdict} < {TARGET_SECONDS:.0f} s)")
+        for server, thread in ((cold_server, cold_thread), (warm_server, warm_thread)):
+            server.should_exit = True
+            thread.join(timeout=10)
         engine.dispose()
 
 

@@ -10,6 +10,7 @@ charts are inline SVG; no asset is loaded from anywhere else (the CSP says so).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -60,6 +61,7 @@ REJECTION_COLUMNS = ("dataset", "source_system", "source_ref", "record_id", "bat
                      "rule_id", "family", "field", "message_zh", "message_en", "raw_value",
                      "first_seen_at", "last_seen_at")
 
+LOG = logging.getLogger(__name__)
 VIEW_SECONDS = 60.0
 CELL_ROWS = 300  # cells listed on the page; the export has them all
 PLATFORM_COLUMNS = ("dataset", "platform", "resource", "record_id", "source_ref", "batch_id",
@@ -73,19 +75,22 @@ Lang = Annotated[str, Query(pattern="^(zh|en)$")]
 
 
 def create_app(engine: sa.Engine, *, secret: str, session_seconds: int | None = None,
-               secure_cookies: bool = False, view_seconds: float = VIEW_SECONDS) -> FastAPI:
+               secure_cookies: bool = False, view_seconds: float = VIEW_SECONDS,
+               warm_view: bool = False) -> FastAPI:
     """The application reading ``engine`` (a read-only login in production).
 
     The completeness view (every batch of every department checked against its evidence) is
     computed at most once per ``view_seconds`` and shared by every auditor's page, export and
     API answer, which therefore carry the same figures and sha256; the page says as of when.
+    It is refreshed in the background (see ``_SharedView``); ``warm_view`` computes it as the
+    application starts (``huiju serve`` does), so no auditor waits for the first computation.
     """
     app = FastAPI(title="Huiju reports", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
     app.state.sessions = Sessions(secret, **({"max_age": session_seconds}
                                              if session_seconds else {}))
     app.state.secure_cookies = secure_cookies
-    app.state.view = _SharedView(engine, view_seconds)
+    app.state.view = _SharedView(engine, view_seconds, warm=warm_view)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -104,20 +109,51 @@ def create_app(engine: sa.Engine, *, secret: str, session_seconds: int | None = 
 
 
 class _SharedView:
-    """The completeness view, recomputed when older than ``seconds`` (one computation at a
-    time: concurrent requests wait for it rather than start their own)."""
+    """The completeness view, shared by every request and refreshed when older than
+    ``seconds``: one computation at a time, in a background thread; a request gets the
+    current view at once (its "as of" says how old) and waits only when there is none yet.
+    With ``warm`` the first computation starts with the application, so the first auditor
+    does not wait for it either."""
 
-    def __init__(self, engine: sa.Engine, seconds: float) -> None:
+    def __init__(self, engine: sa.Engine, seconds: float, *, warm: bool = False) -> None:
         self.engine, self.seconds = engine, seconds
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._view: comp.Completeness | None = None
         self._at = 0.0
+        self._computing = False
+        self._error: Exception | None = None
+        if warm:
+            with self._changed:
+                self._start()
+
+    def _start(self) -> None:  # the caller holds the condition's lock
+        self._computing, self._error = True, None
+        threading.Thread(target=self._compute, name="completeness-view", daemon=True).start()
+
+    def _compute(self) -> None:
+        view, error = None, None
+        try:
+            view = comp.completeness(self.engine)
+            _ = view.digest  # hashed here, not in the request that first shows it
+        except Exception as exc:  # raised again in the request that waits for it
+            error = exc
+            LOG.exception("the completeness view could not be computed")
+        with self._changed:
+            if view is not None:
+                self._view, self._at = view, time.monotonic()
+            self._error, self._computing = error, False
+            self._changed.notify_all()
 
     def get(self) -> comp.Completeness:
-        with self._lock:
-            if self._view is None or time.monotonic() - self._at > self.seconds:
-                self._view = comp.completeness(self.engine)
-                self._at = time.monotonic()
+        """The current view (starting a refresh when it is stale; waiting when none yet)."""
+        with self._changed:
+            stale = self._view is None or time.monotonic() - self._at > self.seconds
+            if stale and not self._computing:
+                self._start()
+            while self._view is None:
+                self._changed.wait()
+                if self._error is not None and self._view is None:
+                    raise self._error
             return self._view
 
 

@@ -124,24 +124,31 @@ def completeness(engine: sa.Engine, department: str | None = None,
     """
     batch = table(AUDIT, "batch")
     with engine.connect() as conn:
-        checked = evidence(conn, department=department).order_by(None).subquery("checked")
+        # one pass over the batches: the cells' figures, breaks, batch ids and last load
+        checked = (evidence(conn, department=department).add_columns(batch.c.loaded_at)
+                   .order_by(None).subquery("checked"))
         month = sa.func.substr(checked.c.batch_id, 1, 6)
         query = (sa.select(checked.c.department_code, checked.c.dataset, month.label("month"),
                            *(sa.func.sum(checked.c[c]).label(c) for c in COUNTS),
                            sa.func.sum(sa.case((disagreement(checked.c), 1), else_=0)
                                        ).label("breaks"),
-                           _joined(conn, checked.c.batch_id).label("batches"))
+                           _joined(conn, checked.c.batch_id).label("batches"),
+                           sa.func.max(checked.c.loaded_at).label("loaded_at"))
                  .group_by(checked.c.department_code, checked.c.dataset, month)
                  .order_by(checked.c.department_code, checked.c.dataset, month))
-        cells = [Cell(r.department_code, r.dataset, f"{r.month[:4]}-{r.month[4:]}",
-                      sorted(set(r.batches.split(" "))), *(int(r[c]) for c in COUNTS),
-                      breaks=int(r.breaks)) for r in conn.execute(query).mappings()]
-        month = sa.func.substr(batch.c.batch_id, 1, 6)
-        last = sa.select(batch.c.department_code, month, sa.func.max(batch.c.loaded_at)
-                         ).group_by(batch.c.department_code, month)
-        if department:
-            last = last.where(batch.c.department_code == department)
-        loaded = {(d, f"{m[:4]}-{m[4:]}"): _aware(at) for d, m, at in conn.execute(last)}
+        cells, loaded = [], {}
+        for code, name, m, extracted, passed, quarantined, superseded, breaks, batches, at \
+                in conn.execute(query):
+            period = f"{m[:4]}-{m[4:]}"
+            cells.append(Cell(code, name, period, sorted(set(batches.split(" "))),
+                              int(extracted), int(passed), int(quarantined), int(superseded),
+                              breaks=int(breaks)))
+            # the raw value (SQLite: ISO text, one format; PostgreSQL: datetime) compares
+            if at is not None and (loaded.get((code, period)) or at) <= at:
+                loaded[(code, period)] = at
+            else:
+                loaded.setdefault((code, period), None)
+        loaded = {key: _aware(at) for key, at in loaded.items()}
         news = _news(conn, department)
         catalog = _catalog(conn, department)
         delivered = _delivery(conn, department)

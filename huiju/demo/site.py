@@ -104,7 +104,7 @@ def serve(engine: sa.Engine, sock: socket.socket) -> None:
 
     from reports.app import create_app
 
-    app = create_app(engine, secret=secrets.token_urlsafe(48))
+    app = create_app(engine, secret=secrets.token_urlsafe(48), warm_view=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     try:
         server.run(sockets=[sock])
