@@ -174,7 +174,7 @@ def _delivery(pdf: _Document, view: comp.Completeness, t: dict[str, str]) -> Non
               t["rejected"], "withheld", t["pending"], t["invariants"]),
              ([f"{d.platform}/{d.resource}", d.dataset, d.due, d.missing, d.acknowledged,
                d.rejected, d.withheld, d.pending, "; ".join(d.problems) or t["ok"]]
-              for d in checks),
+              for d in checks), (50, 40, 20, 20, 20, 20, 20, 20, 67),
              red=([bool(d.problems)] * 9 for d in checks))
 
 
