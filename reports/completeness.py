@@ -138,7 +138,7 @@ def completeness(engine: sa.Engine, department: str | None = None,
                  .order_by(checked.c.department_code, checked.c.dataset, month))
         cells, loaded = [], {}
         for code, name, m, extracted, passed, quarantined, superseded, breaks, batches, at \
-                in conn.execute(query):
+                in conn.execute(query).all():  # fetchall: a row at a time costs more
             period = f"{m[:4]}-{m[4:]}"
             cells.append(Cell(code, name, period, sorted(set(batches.split(" "))),
                               int(extracted), int(passed), int(quarantined), int(superseded),
