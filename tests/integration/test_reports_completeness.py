@@ -86,6 +86,9 @@ def _leads(engine: sa.Engine) -> None:
 
 
 def test_lead_timeliness_per_department_and_month_of_the_deadline(engine):
+    from huiju.leads import CLOSED
+
+    assert completeness.CLOSED == CLOSED  # the view's copy of the constant
     with engine.connect() as conn:
         assert completeness.lead_timeliness(conn, now=NOW) == EXPECTED
         assert completeness.lead_timeliness(conn, "GS-YJJ", now=NOW) == EXPECTED[1:]
