@@ -37,7 +37,7 @@ from reports.access import (
 )
 from reports.charts import trend_svg
 from reports.i18n import labels
-from reports.pdf import NoCjkFont, completeness_pdf
+from reports.pdf import NoCjkFont, completeness_pdf, quality_pdf
 from reports.spreadsheets import workbook_bytes
 from reports.users import User, authenticate, list_users
 from warehouse.provenance import trace
@@ -182,6 +182,11 @@ def _download(body: bytes, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def _pdf(body: bytes, filename: str) -> Response:
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 def _routes(app: FastAPI) -> None:  # noqa: C901 - one small handler per route
     engine: sa.Engine = app.state.engine
     sessions: Sessions = app.state.sessions
@@ -260,6 +265,16 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one small handler per route
              ([r[c] for c in PLATFORM_COLUMNS] for r in platform))])
         return _download(body, f"rejections-{department}.xlsx")
 
+    @app.get("/departments/{department}/report.pdf")
+    def department_report_pdf(user: UserDep, department: str, run: str | None = None,
+                              lang: Lang = "zh") -> Response:
+        require_department(user, department)
+        try:
+            body = quality_pdf(_report(department, run), lang)
+        except NoCjkFont as error:  # say what to install rather than print empty boxes
+            return JSONResponse({"detail": str(error)}, status_code=503)
+        return _pdf(body, f"quality-{department}.pdf")
+
     @app.get("/api/departments/{department}/report")
     def department_report_api(user: UserDep, department: str,
                               run: str | None = None) -> Response:
@@ -313,8 +328,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one small handler per route
             body = completeness_pdf(found, lang)
         except NoCjkFont as error:  # say what to install rather than print empty boxes
             return JSONResponse({"detail": str(error)}, status_code=503)
-        return Response(body, media_type="application/pdf", headers={
-            "Content-Disposition": 'attachment; filename="completeness.pdf"'})
+        return _pdf(body, "completeness.pdf")
 
     @app.get("/api/audit/completeness")
     def audit_api(user: UserDep) -> Response:

@@ -93,7 +93,7 @@ class Completeness:
         return figures_digest([c.figures() for c in self.cells])
 
 
-def figures_digest(figures: list[dict]) -> str:
+def figures_digest(figures: list[dict] | dict) -> str:
     """sha256 (hex) of ``figures`` as canonical JSON (sorted keys, no spaces, UTF-8)."""
     text = json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()

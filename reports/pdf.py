@@ -1,4 +1,5 @@
-"""The completeness view as PDF (fpdf2), with its batch ids and the sha256 of its figures.
+"""The completeness view and a department's report as PDF (fpdf2), with the batch ids and
+the sha256 of their figures.
 
 Chinese needs a font with CJK glyphs, and none ships with fpdf2: :func:`find_cjk_font` takes
 ``HUIJU_CJK_FONT`` (a .ttf/.otf/.ttc path, ``path#index`` for a face of a collection), else
@@ -20,11 +21,13 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from fastapi.encoders import jsonable_encoder
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from reports import completeness as comp
 from reports.i18n import labels
+from reports.quality import QualityReport
 
 FONT_ENV = "HUIJU_CJK_FONT"
 KNOWN_FONTS = (  # (path, face index): Debian's packages, Simplified Chinese face first
@@ -236,3 +239,58 @@ def _cells(pdf: _Document, view: comp.Completeness, t: dict[str, str]) -> None:
              "; ".join(c.problems) or (f"{c.breaks} {t['breaks']}" if c.breaks else t["ok"])]
             for c in view.cells)
     pdf.grid(header, rows, widths, red=([bool(c.breaks)] * len(header) for c in view.cells))
+
+
+def quality_pdf(report: QualityReport, lang: str = "zh",
+                exported_at: datetime | None = None) -> bytes:
+    """A department's data-quality report as PDF: the run shown, every run's figures (the
+    trend, as a table), pass rates per data set, rule family and rule, the top open failure
+    reasons with example raw values, open vs resolved and the platforms' open rejections;
+    the sha256 of the report's figures (the canonical JSON of what
+    ``/api/departments/{code}/report?run=`` answers) on the first page and every foot."""
+    t = labels(lang)
+    exported_at = exported_at or datetime.now(UTC)
+    digest = comp.figures_digest(jsonable_encoder(report))
+    pdf = _Document(f"{report.department} · {report.run or '—'} · sha256 {digest}")
+    pdf.set_title(f"{t['quality']} {report.department}")
+    pdf.add_page()
+    pdf.heading(f"{t['app']} · {t['quality']} · {report.department}")
+    pdf.line_of(f"{t['run']} {report.run or t['no_runs']} · exported "
+                f"{exported_at:%Y-%m-%d %H:%M:%S} UTC")
+    pdf.line_of(f"{t['digest']}: {digest}")
+    pdf.line_of("(sha256 of /api/departments/{code}/report?run= as canonical JSON: keys sorted, "
+                "no spaces, UTF-8; reports.completeness.figures_digest)")
+    pdf.heading(f"{t['by_dataset']} ({t['run']} {report.run or '—'})")
+    pdf.grid((t["dataset"], t["extracted"], t["passed"], t["quarantined"], t["superseded"],
+              t["pass_rate"]),
+             ([f"{d[lang]} ({d['dataset']})", d["extracted"], d["passed"], d["quarantined"],
+               d["superseded"], d["pass_rate"]] for d in report.datasets),
+             (90, 35, 35, 35, 35, 47))
+    pdf.heading(t["by_family"])
+    pdf.grid((t["dataset"], t["family"], t["failed"], t["checked"], t["pass_rate"]),
+             ([f["dataset"], f"{f['family']} {f[lang]}", f["failed"], f["checked"],
+               f["pass_rate"]] for f in report.families))
+    pdf.heading(t["by_rule"])
+    pdf.grid((t["dataset"], t["rule"], t["failed"], t["checked"], t["pass_rate"]),
+             ([r["dataset"], r["rule_id"], r["failed"], r["checked"], r["pass_rate"]]
+              for r in report.rules), (45, 110, 40, 40, 42))
+    pdf.heading(t["trend"])
+    pdf.grid((t["run"], "loaded at", t["extracted"], t["passed"], t["quarantined"],
+              t["pass_rate"]),
+             ([r["batch_id"], r["loaded_at"], r["extracted"], r["passed"], r["quarantined"],
+               r["pass_rate"]] for r in report.runs))
+    pdf.heading(t["top_reasons"])
+    pdf.grid((t["dataset"], t["rule"], t["field"], t["reason"], t["failures"], t["examples"]),
+             ([r["dataset"], r["rule_id"], r["field"],
+               r["message_en"] if lang == "en" else r["message_zh"], r["failures"],
+               " | ".join(str(e) for e in r["examples"])] for r in report.reasons),
+             (30, 50, 30, 90, 17, 60))
+    pdf.heading(t["status"])
+    pdf.grid((t["dataset"], t["open"], t["resolved"]),
+             ([s["dataset"], s["open"], s["resolved"]] for s in report.status))
+    pdf.heading(t["platform_rejections"])
+    pdf.grid((t["dataset"], t["platform"], t["code"], t["field"], t["reason"], t["open"]),
+             ([r["dataset"], f"{r['platform']}/{r['resource']}", r["code"], r["field"],
+               r["reason"], r["open"]] for r in report.platform),
+             (35, 50, 25, 35, 112, 20))
+    return bytes(pdf.output())

@@ -185,3 +185,25 @@ def test_without_a_cjk_font_the_pdf_export_says_what_to_install(sample_served, m
     with pytest.raises(NoCjkFont, match="not a file"):
         find_cjk_font()
     find_cjk_font.cache_clear()
+
+
+def test_a_department_report_pdf_holds_its_run_figures_and_their_hash(sample_served):
+    clerk = http_session(sample_served, "clerk_a")
+    run = sample.A_RUNS[0]
+    answer = clerk.get(f"{sample_served}/departments/{sample.A}/report.pdf?run={run}")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    text = _pdf_text(answer.content)
+    found = clerk.get(f"{sample_served}/api/departments/{sample.A}/report?run={run}").json()
+    digest = completeness.figures_digest(found)
+    assert text.count(digest) == 1 + len(PdfReader(io.BytesIO(answer.content)).pages)
+    assert "数据质量报告" in text and "按数据集" in text and "主要问题" in text
+    for d in found["datasets"]:  # the run's figures per data set, in the row's order
+        counts = "".join(str(d[c]) for c in ("extracted", "passed", "quarantined",
+                                             "superseded"))
+        assert f"{d['zh']}({d['dataset']}){counts}" in text, d
+    assert all(r["batch_id"] in text for r in found["runs"])
+    reason = found["reasons"][0]
+    assert re.sub(r"\s+", "", reason["message_zh"]) in text
+    # B's report is not A's to print
+    other = clerk.get(f"{sample_served}/departments/{sample.B}/report.pdf")
+    assert other.status_code == 404
