@@ -69,6 +69,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "as_of": ("数据截至", "figures as of"),
     "export": ("导出 (xlsx)", "Export (xlsx)"),
     "export_pdf": ("导出 (PDF)", "Export (PDF)"),
+    "loaded_at": ("入库时间", "Loaded at"),
     "report_pdf": ("本报告 (PDF)", "This report (PDF)"),
     "digest": ("数据摘要 sha256", "Figures sha256"),
     "records": ("记录", "Records"),

@@ -275,7 +275,7 @@ def quality_pdf(report: QualityReport, lang: str = "zh",
              ([r["dataset"], r["rule_id"], r["failed"], r["checked"], r["pass_rate"]]
               for r in report.rules), (45, 110, 40, 40, 42))
     pdf.heading(t["trend"])
-    pdf.grid((t["run"], "loaded at", t["extracted"], t["passed"], t["quarantined"],
+    pdf.grid((t["run"], t["loaded_at"], t["extracted"], t["passed"], t["quarantined"],
               t["pass_rate"]),
              ([r["batch_id"], r["loaded_at"], r["extracted"], r["passed"], r["quarantined"],
                r["pass_rate"]] for r in report.runs))
