@@ -14,9 +14,12 @@ a printed or filed export can be checked later by recomputing the hash.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -91,12 +94,14 @@ class Completeness:
     @cached_property
     def digest(self) -> str:
         """sha256 of the figures' canonical JSON: recompute it to check an export."""
-        return figures_digest([c.figures() for c in self.cells])
+        with _collector_paused():
+            return figures_digest([c.figures() for c in self.cells])
 
 
 def figures_digest(figures: list[dict] | dict) -> str:
     """sha256 (hex) of ``figures`` as canonical JSON (sorted keys, no spaces, UTF-8)."""
-    text = json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    with _collector_paused():
+        text = json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -118,6 +123,27 @@ def _joined(conn: sa.Connection, column: sa.ColumnElement) -> sa.ColumnElement:
 
 def completeness(engine: sa.Engine, department: str | None = None,
                  now: datetime | None = None) -> Completeness:
+    """The view over every department (an auditor) or one (``department``); see
+    :func:`_completeness`. Python's cyclic garbage collector is paused meanwhile: the tens of
+    thousands of cells it allocates (none of them in a cycle) would otherwise trigger full
+    collections that cost a fifth of the computation."""
+    with _collector_paused():
+        return _completeness(engine, department, now)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _completeness(engine: sa.Engine, department: str | None,
+                  now: datetime | None) -> Completeness:
     """The view over every department (an auditor) or one (``department``).
 
     Figures and breaks are summed in the database over :func:`warehouse.verify.evidence` (one
