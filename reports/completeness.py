@@ -36,7 +36,6 @@ from warehouse.verify import disagreement, evidence, verify, verify_delivery
 COUNTS = ("extracted", "passed", "quarantined", "superseded")
 # A month's data is late when its last batch loaded more than this long after the month ended.
 LATE_AFTER = timedelta(days=15)
-SORT_MEMORY = "64MB"
 NEWS_PER_MONTH = 2  # the order's KPI: at least two 监管动态 per department per month
 
 
@@ -152,10 +151,6 @@ def _completeness(engine: sa.Engine, department: str | None,
     """
     batch = table(AUDIT, "batch")
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # the grouping sorts every batch: in memory, not in temporary files (this
-            # transaction only; a read-only login may set it)
-            conn.exec_driver_sql(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
         # one pass over the batches: the cells' figures, breaks, batch ids and last load
         checked = (evidence(conn, department=department).add_columns(batch.c.loaded_at)
                    .order_by(None).subquery("checked"))
