@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -207,3 +208,26 @@ def test_a_department_report_pdf_holds_its_run_figures_and_their_hash(sample_ser
     # B's report is not A's to print
     other = clerk.get(f"{sample_served}/departments/{sample.B}/report.pdf")
     assert other.status_code == 404
+
+
+def test_a_stale_view_is_served_while_the_next_is_computed(engine):
+    app = create_app(engine, secret=SECRET, view_seconds=0)  # every view stale at once
+    shared = app.state.view
+    first = shared.get()  # none yet: this request waits for the first computation
+    assert first.timeliness == completeness.completeness(engine).timeliness
+    with engine.begin() as conn:  # a new lead due in March for GS-SCJG, still open
+        conn.execute(table(AUDIT, "lead_routing").insert().values(
+            dataset="complaint", lead_id="L9", lead_kind="complaint", department_code="GS-SCJG",
+            routed=True, reason="test", deadline=dt.datetime(2026, 3, 30, 2, tzinfo=UTC),
+            batch_id="2026010100001", routed_at=NOW))
+    # stale: the refresh starts in the background and this request gets the current view
+    assert shared.get() is first
+    deadline = dt.datetime.now(UTC) + dt.timedelta(seconds=120)
+    while (found := shared.get()) is first and dt.datetime.now(UTC) < deadline:
+        threading.Event().wait(0.1)
+    assert found is not first and found.computed_at >= first.computed_at
+    march = next(r for r in found.timeliness if r["period"] == "2026-03")
+    assert march["leads"] == 7  # L9 counted by the refreshed view
+    shared.seconds = 3600.0  # no further refresh; let the last one end before the teardown
+    while shared._computing:
+        threading.Event().wait(0.1)
