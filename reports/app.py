@@ -10,6 +10,7 @@ charts are inline SVG; no asset is loaded from anywhere else (the CSP says so).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from reports.access import (
 )
 from reports.charts import trend_svg
 from reports.i18n import labels
+from reports.pdf import NoCjkFont, completeness_pdf, quality_pdf
 from reports.spreadsheets import workbook_bytes
 from reports.users import User, authenticate, list_users
 from warehouse.provenance import trace
@@ -59,29 +61,36 @@ REJECTION_COLUMNS = ("dataset", "source_id", "source_ref", "record_id", "batch_i
                      "rule_id", "family", "field", "message_zh", "message_en", "raw_value",
                      "first_seen_at", "last_seen_at")
 
+LOG = logging.getLogger(__name__)
 VIEW_SECONDS = 60.0
 CELL_ROWS = 300  # cells listed on the page; the export has them all
 PLATFORM_COLUMNS = ("dataset", "platform", "resource", "record_id", "source_ref", "batch_id",
                     "code", "field", "reason", "rejected_at")
+
+TIMELINESS_COLUMNS = ("department_code", "period", "leads", "on_time", "late", "overdue", "open",
+                      "rate")
 
 UserDep = Annotated[User, Depends(current_user)]
 Lang = Annotated[str, Query(pattern="^(zh|en)$")]
 
 
 def create_app(engine: sa.Engine, *, secret: str, session_seconds: int | None = None,
-               secure_cookies: bool = False, view_seconds: float = VIEW_SECONDS) -> FastAPI:
+               secure_cookies: bool = False, view_seconds: float = VIEW_SECONDS,
+               warm_view: bool = False) -> FastAPI:
     """The application reading ``engine`` (a read-only login in production).
 
     The completeness view (every batch of every department checked against its evidence) is
     computed at most once per ``view_seconds`` and shared by every auditor's page, export and
     API answer, which therefore carry the same figures and sha256; the page says as of when.
+    It is refreshed in the background (see ``_SharedView``); ``warm_view`` computes it as the
+    application starts (``huiju serve`` does), so no auditor waits for the first computation.
     """
     app = FastAPI(title="Huiju reports", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
     app.state.sessions = Sessions(secret, **({"max_age": session_seconds}
                                              if session_seconds else {}))
     app.state.secure_cookies = secure_cookies
-    app.state.view = _SharedView(engine, view_seconds)
+    app.state.view = _SharedView(engine, view_seconds, warm=warm_view)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -100,20 +109,51 @@ def create_app(engine: sa.Engine, *, secret: str, session_seconds: int | None = 
 
 
 class _SharedView:
-    """The completeness view, recomputed when older than ``seconds`` (one computation at a
-    time: concurrent requests wait for it rather than start their own)."""
+    """The completeness view, shared by every request and refreshed when older than
+    ``seconds``: one computation at a time, in a background thread; a request gets the
+    current view at once (its "as of" says how old) and waits only when there is none yet.
+    With ``warm`` the first computation starts with the application, so the first auditor
+    does not wait for it either."""
 
-    def __init__(self, engine: sa.Engine, seconds: float) -> None:
+    def __init__(self, engine: sa.Engine, seconds: float, *, warm: bool = False) -> None:
         self.engine, self.seconds = engine, seconds
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._view: comp.Completeness | None = None
         self._at = 0.0
+        self._computing = False
+        self._error: Exception | None = None
+        if warm:
+            with self._changed:
+                self._start()
+
+    def _start(self) -> None:  # the caller holds the condition's lock
+        self._computing, self._error = True, None
+        threading.Thread(target=self._compute, name="completeness-view", daemon=True).start()
+
+    def _compute(self) -> None:
+        view, error = None, None
+        try:
+            view = comp.completeness(self.engine)
+            _ = view.digest  # hashed here, not in the request that first shows it
+        except Exception as exc:  # raised again in the request that waits for it
+            error = exc
+            LOG.exception("the completeness view could not be computed")
+        with self._changed:
+            if view is not None:
+                self._view, self._at = view, time.monotonic()
+            self._error, self._computing = error, False
+            self._changed.notify_all()
 
     def get(self) -> comp.Completeness:
-        with self._lock:
-            if self._view is None or time.monotonic() - self._at > self.seconds:
-                self._view = comp.completeness(self.engine)
-                self._at = time.monotonic()
+        """The current view (starting a refresh when it is stale; waiting when none yet)."""
+        with self._changed:
+            stale = self._view is None or time.monotonic() - self._at > self.seconds
+            if stale and not self._computing:
+                self._start()
+            while self._view is None:
+                self._changed.wait()
+                if self._error is not None and self._view is None:
+                    raise self._error
             return self._view
 
 
@@ -139,6 +179,11 @@ def _page(request: Request, name: str, lang: str, user: User | None, **context) 
 
 def _download(body: bytes, filename: str) -> Response:
     return Response(body, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _pdf(body: bytes, filename: str) -> Response:
+    return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -220,6 +265,16 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one small handler per route
              ([r[c] for c in PLATFORM_COLUMNS] for r in platform))])
         return _download(body, f"rejections-{department}.xlsx")
 
+    @app.get("/departments/{department}/report.pdf")
+    def department_report_pdf(user: UserDep, department: str, run: str | None = None,
+                              lang: Lang = "zh") -> Response:
+        require_department(user, department)
+        try:
+            body = quality_pdf(_report(department, run), lang)
+        except NoCjkFont as error:  # say what to install rather than print empty boxes
+            return JSONResponse({"detail": str(error)}, status_code=503)
+        return _pdf(body, f"quality-{department}.pdf")
+
     @app.get("/api/departments/{department}/report")
     def department_report_api(user: UserDep, department: str,
                               run: str | None = None) -> Response:
@@ -265,12 +320,23 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one small handler per route
         found = app.state.view.get()
         return _download(completeness_workbook(found), "completeness.xlsx")
 
+    @app.get("/audit/export.pdf")
+    def audit_export_pdf(user: UserDep, lang: Lang = "zh") -> Response:
+        require_role(user, "auditor")
+        found = app.state.view.get()
+        try:
+            body = completeness_pdf(found, lang)
+        except NoCjkFont as error:  # say what to install rather than print empty boxes
+            return JSONResponse({"detail": str(error)}, status_code=503)
+        return _pdf(body, "completeness.pdf")
+
     @app.get("/api/audit/completeness")
     def audit_api(user: UserDep) -> Response:
         require_role(user, "auditor")
         found = app.state.view.get()
         return JSONResponse({"cells": jsonable_encoder([c.figures() for c in found.cells]),
-                             "sha256": found.digest})
+                             "sha256": found.digest,
+                             "lead_timeliness": jsonable_encoder(found.timeliness)})
 
     # --- users -----------------------------------------------------------------------------
 
@@ -294,6 +360,8 @@ def completeness_workbook(view: comp.Completeness) -> bytes:
              ("how to check", "sha256 of the JSON list of cells (keys sorted, no spaces, UTF-8) "
                               "as in reports.completeness.figures_digest"),
              ("exported at", datetime.now(UTC).isoformat())]
+    timeliness = ([r[c] for c in TIMELINESS_COLUMNS] for r in view.timeliness)
     return workbook_bytes([("completeness", header, rows),
                            ("coverage", ("department", *view.months), coverage),
+                           ("lead timeliness", TIMELINESS_COLUMNS, timeliness),
                            ("about", ("item", "value"), about)])

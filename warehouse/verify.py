@@ -34,7 +34,7 @@ from schemas.catalog import datasets
 from warehouse import landing
 from warehouse.outbox import EXPIRY, LOAD, analyze_outbox, applies, record_key_sql, routes_for
 from warehouse.provenance import versions
-from warehouse.tables import AUDIT, CORE, DELIVERY, table
+from warehouse.tables import AUDIT, CORE, DELIVERY, core_table, history_table, table
 
 BATCH_KEY = ("department_code", "source_id", "dataset", "batch_id")
 
@@ -207,15 +207,20 @@ def _written(conn: sa.Connection, dataset: str | None) -> sa.Subquery | None:
 
 @cache
 def _written_union(names: tuple[str, ...]) -> sa.Subquery:
-    # Built once per set of data sets: the union over every core and history table is a
-    # large expression, and building it costs more than running it on a small warehouse.
+    # Built once per set of data sets. Each data set's versions are its core and history rows
+    # (warehouse.provenance.versions); counting them needs only the batch key, so each part
+    # selects just that: a statement a tenth the size compiles, prepares and runs faster.
     parts = []
     for name in names:
-        found = versions(dataset_spec(name))
-        columns = (found.c.department_code, found.c.source_id, found.c.batch_id)
-        parts.append(sa.select(found.c.department_code, found.c.source_id,
-                               sa.literal(name).label("dataset"), found.c.batch_id,
-                               sa.func.count().label("written")).group_by(*columns))
+        spec = dataset_spec(name)
+        keys = sa.union_all(*(sa.select(source.c.department_code, source.c.source_id,
+                                        source.c.batch_id)
+                              for source in (core_table(spec), history_table(spec)))
+                            ).subquery(f"v_{name}")
+        parts.append(sa.select(keys.c.department_code, keys.c.source_id,
+                               sa.literal(name).label("dataset"), keys.c.batch_id,
+                               sa.func.count().label("written"))
+                     .group_by(keys.c.department_code, keys.c.source_id, keys.c.batch_id))
     return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("written")
 
 

@@ -50,7 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     engine = create_warehouse_engine(args.url or os.environ.get("HUIJU_REPORTS_URL"))
     app = create_app(engine, secret=session_secret(), session_seconds=args.session_minutes * 60,
-                     secure_cookies=args.host not in ("127.0.0.1", "localhost", "::1"))
+                     secure_cookies=args.host not in ("127.0.0.1", "localhost", "::1"),
+                     warm_view=True)
     sys.stdout.write(f"Huiju reports: http://{args.host}:{args.port}/\n")
     sys.stdout.flush()
     try:

@@ -9,7 +9,10 @@
    show that the warehouse did not change (loads are idempotent);
 5. start the platform simulator with faults on (a child process on a free port), run the
    delivery DAG of each platform, and show per platform what was sent, acknowledged,
-   rejected, withheld and is still pending — proved complete by ``huiju verify``.
+   rejected, withheld and is still pending — proved complete by ``huiju verify``;
+6. add the demo logins (a user per department, an auditor, an admin) and end by printing the
+   report site's URL and those logins; on a terminal, serve the site until Ctrl-C
+   (:mod:`huiju.demo.site`).
 
 Airflow reads its configuration on first import, so ``configure_environment`` must run
 before anything imports Airflow.
@@ -26,6 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from huiju.demo.site import REPORTS_PORT, should_serve
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "dags"
@@ -224,8 +229,11 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
-    """Run the demo under ``home`` (into the warehouse ``url``, else the embedded store)."""
+def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None, *,
+         serve: bool | None = None, reports_port: int = REPORTS_PORT) -> int:
+    """Run the demo under ``home`` (into the warehouse ``url``, else the embedded store), then
+    add the demo logins and print the report site's URL; serve it (see :mod:`huiju.demo.site`)
+    until Ctrl-C when ``serve`` (None: when on a terminal)."""
     configure_environment(home)
     refused = place_departments(home, http_port)
     if refused:
@@ -311,7 +319,29 @@ def main(home: Path, http_port: int = HTTP_PORT, url: str | None = None) -> int:
     console.print(f"done in {time.monotonic() - began:.0f} s")
     balanced = all(r["extracted"] == r["loaded"] + r["quarantined"] + r["superseded"]
                    for r in summary + rerun)
+    report_site(console, engine, home, serve=should_serve(serve), port=reports_port)
     return 0 if same and balanced and summary and complete and delivered else 1
+
+
+def report_site(console, engine: sa.Engine, home: Path, *, serve: bool, port: int) -> None:
+    """The demo logins, the site's URL and them printed last; then, if ``serve``, the site
+    until Ctrl-C (a port in use: a free one instead)."""
+    from huiju.demo import site
+
+    logins = site.demo_logins(Path(os.environ["HUIJU_DEPARTMENTS_DIR"]))
+    site.add_demo_users(engine, logins)
+    if not serve:
+        site.print_logins(console, f"http://127.0.0.1:{port}/", logins, serving=False,
+                          home=home)
+        return
+    try:
+        sock = site.bind("127.0.0.1", port)
+    except OSError:
+        console.print(f"127.0.0.1:{port} is in use: the report site takes a free port")
+        sock = site.bind("127.0.0.1", 0)
+    site.print_logins(console, site.url_of(sock), logins, serving=True, home=home)
+    sys.stdout.flush()
+    site.serve(engine, sock)
 
 
 if __name__ == "__main__":
