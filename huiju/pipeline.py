@@ -32,7 +32,7 @@ from expectations.validate import ThresholdBreached, Thresholds, validate_frame
 from huiju import jsonlog
 from huiju.departments import Department, Feed, LegacySystem, load_departments
 from huiju.errors import UnknownName
-from huiju.mapping import frame_dtype, map_batches
+from huiju.mapping import frame_dtype, map_batches, mapped_columns
 from huiju.settings import Settings, load_settings
 from huiju.versions import order_by_version, stale_rows
 from schemas.catalog import all_fields
@@ -102,6 +102,11 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     directory: one written ``./…`` or ``../…`` is relative to the department file's folder (a
     deployment keeping department files and drop folders together, outside the repository);
     any other relative path is relative to HUIJU_HOME.
+
+    A connector that can reject one input on its own (``expect_columns``: a files source
+    rejects a file whose header lacks a mapped column, the other files load) is told the
+    columns the mapping reads; any other non-sparse source lacking one fails the feed in
+    mapping.
     """
     kind = connector_kind(source.kind)
     config = feed.connector_config
@@ -112,7 +117,10 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
         value = updates.get(name, getattr(config, name))
         if value is not None and not Path(value).is_absolute():
             updates[name] = str(_path_base(department, value, settings) / value)
-    return kind.open(config.model_copy(update=updates) if updates else config)
+    connector = kind.open(config.model_copy(update=updates) if updates else config)
+    if not kind.sparse and hasattr(connector, "expect_columns"):
+        connector.expect_columns(mapped_columns(feed))
+    return connector
 
 
 def _path_base(department: Department, value: str, settings: Settings) -> Path:

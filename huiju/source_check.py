@@ -17,7 +17,12 @@ import pyarrow as pa
 
 from connectors.base import Batch
 from huiju.departments import Department
-from huiju.mapping import MappingError, absent_columns_message, map_batch
+from huiju.mapping import (
+    MappingError,
+    absent_columns_message,
+    map_batch,
+    mapped_columns,
+)
 from huiju.settings import Settings
 
 ACCOUNTING = ("extracted", "passed", "quarantined", "superseded")
@@ -43,13 +48,6 @@ class FeedCheck:
     def ok(self) -> bool:
         """No problem: a run of this feed would not fail on its columns or connection."""
         return not self.problems
-
-
-def mapped_columns(feed) -> list[str]:
-    """Every legacy column the feed's mapping, record id and operation flag read."""
-    names = [c for rule in feed.mapping.values() for c in rule.columns]
-    names += [c for c in (feed.record_id.column, feed.operation.column) if c]
-    return list(dict.fromkeys(names))
 
 
 def _sample(batches, sample: int) -> Batch | None:
