@@ -356,7 +356,9 @@ class FileSource:
             return str(error)
         except ConnectorError as error:   # the feed's configuration does not fit: fail the feed
             raise ConnectorError(f"{path.name}: {error}") from error
-        lacking = self._lacking(columns())
+        # an empty export (no header, no record) is warned about below, not rejected
+        content = bool(data.strip()) and (bool(columns()) or first is not None)
+        lacking = self._lacking(columns(), content)
         if lacking:
             yield self._rejection(path, lacking, _cursor(processed, digest, 0, True))
             return lacking
@@ -372,11 +374,11 @@ class FileSource:
             yield _to_batch(columns(), chunk, _cursor(processed, digest, skip + count, is_last))
         return None
 
-    def _lacking(self, header: list[str]) -> str | None:
+    def _lacking(self, header: list[str], content: bool) -> str | None:
         """Why a file with ``header`` cannot be loaded: it lacks expected columns (None: it
-        has them all, or it has no header at all — an empty export, warned about instead).
+        has them all, or it is an empty export — no ``content`` — warned about instead).
         Names the missing columns only: the damaged header itself may be any bytes."""
-        missing = [c for c in self.expected if c not in header] if header else []
+        missing = [c for c in self.expected if c not in header] if content else []
         if not missing:
             return None
         return (f"the header lacks the mapped column(s) {', '.join(missing)} "
