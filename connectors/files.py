@@ -356,8 +356,12 @@ class FileSource:
             return str(error)
         except ConnectorError as error:   # the feed's configuration does not fit: fail the feed
             raise ConnectorError(f"{path.name}: {error}") from error
-        # an empty export (no header, no record) is warned about below, not rejected
-        content = bool(data.strip()) and (bool(columns()) or first is not None)
+        # An empty export is warned about below, not rejected: a blank text file, an empty
+        # workbook or JSON list. Text with an unreadable header row has content: rejected.
+        if fmt in ("csv", "tsv"):
+            content = bool(data.strip())
+        else:
+            content = bool(columns()) or first is not None
         lacking = self._lacking(columns(), content)
         if lacking:
             yield self._rejection(path, lacking, _cursor(processed, digest, 0, True))

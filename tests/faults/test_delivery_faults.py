@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 import requests
 import sqlalchemy as sa
-from conftest import kill_points
+from fault_mode import kill_points
 
 from connectors.platforms import PLATFORMS, PlatformClient, PlatformConfig
 from huiju.cli import main
