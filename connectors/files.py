@@ -246,6 +246,12 @@ class FileSource:
     def __init__(self, config: FileSourceConfig) -> None:
         self.config = config
         self.expected: tuple[str, ...] = ()
+        self.moves = True   # archive read files, move rejected ones aside
+
+    def look_only(self) -> None:
+        """Read without archiving or moving any file (``huiju source check``): the files
+        stay as they are for the run that loads them."""
+        self.moves = False
 
     def expect_columns(self, columns: list[str] | tuple[str, ...]) -> None:
         """Columns every file's header must have (the ones the feed's mapping reads).
@@ -286,7 +292,7 @@ class FileSource:
                                           moved=link)
                     processed = [*processed, digest]
                     done.add(digest)
-                    if link:
+                    if link and self.moves:
                         self._set_aside(path, digest, refused)
                 continue
             data = path.read_bytes()
@@ -300,6 +306,8 @@ class FileSource:
             # The caller resumed us: it has committed the file's last batch. Archive (or move
             # a rejected file aside) now; a crash before this point re-processes the file
             # instead of losing it.
+            if not self.moves:
+                continue
             if rejected is None:
                 self._archive(path, digest)
             else:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from capture_support import DEPARTMENT, current_rows, drop_folder, query, run, workspace
 
 from huiju import pipeline
+from huiju.cli import main
 from huiju.mapping import MappingError
 from warehouse.engine import create_warehouse_engine
 from warehouse.verify import verify
@@ -34,7 +35,8 @@ MISSING = {"02_改名.csv": "法人", "03_无表头.csv": "编号, 名称, 法�
            "06_表头坏.csv": "编号"}
 
 
-def test_a_file_lacking_a_mapped_column_is_rejected_alone(monkeypatch, tmp_path, pg_url):
+def test_a_file_lacking_a_mapped_column_is_rejected_alone(monkeypatch, tmp_path, pg_url,
+                                                          capsys):
     url = workspace(monkeypatch, tmp_path, "sqlite://", warehouse_url=pg_url)
     drop = drop_folder(tmp_path)
     (drop / "01_好.csv").write_text(HEADER + "E1,兰州甲公司,张三\nE2,天水乙公司,李四\n",
@@ -42,6 +44,18 @@ def test_a_file_lacking_a_mapped_column_is_rejected_alone(monkeypatch, tmp_path,
     (drop / "04_好.csv").write_text(HEADER + "E3,酒泉丙公司,王五\n", encoding="utf-8")
     for name, text in DAMAGED.items():
         (drop / name).write_text(text, encoding="utf-8")
+
+    # huiju source check names each file a run would reject, and moves nothing
+    assert main(["source", "check", "--department", DEPARTMENT, "--format", "json"]) == 1
+    checked = next(f for f in json.loads(capsys.readouterr().out)["feeds"]
+                   if f["source"] == "drop")
+    assert checked["ok"], checked
+    for name, missing in MISSING.items():
+        assert f"{name}: file rejected" in checked["warnings"]
+        assert f"lacks the mapped column(s) {missing} " in checked["warnings"]
+    assert "秘密" not in checked["warnings"]
+    assert all((drop / name).exists() for name in DAMAGED)
+    assert not (drop / "_rejected").exists()
 
     results = run("drop")
 
