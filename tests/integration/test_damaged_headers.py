@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import json
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from capture_support import DEPARTMENT, current_rows, drop_folder, query, run, workspace
 
+from connectors.files import FileSource, FileSourceConfig
 from huiju import pipeline
 from huiju.cli import main
 from huiju.mapping import MappingError
 from warehouse.engine import create_warehouse_engine
 from warehouse.verify import verify
-
-pytestmark = pytest.mark.postgres
 
 HEADER = "编号,名称,法人\n"
 DAMAGED = {
@@ -35,6 +35,7 @@ MISSING = {"02_改名.csv": "法人", "03_无表头.csv": "编号, 名称, 法�
            "06_表头坏.csv": "编号"}
 
 
+@pytest.mark.postgres
 def test_a_file_lacking_a_mapped_column_is_rejected_alone(monkeypatch, tmp_path, pg_url,
                                                           capsys):
     url = workspace(monkeypatch, tmp_path, "sqlite://", warehouse_url=pg_url)
@@ -99,6 +100,7 @@ def test_a_file_lacking_a_mapped_column_is_rejected_alone(monkeypatch, tmp_path,
     assert current_rows(url, "drop")["X1"] == ("甲公司", "张一")
 
 
+@pytest.mark.postgres
 def test_a_sql_source_lacking_a_mapped_column_still_fails_the_feed(monkeypatch, tmp_path,
                                                                   pg_url):
     source_url = f"sqlite:///{tmp_path / 'legacy.db'}"
@@ -113,3 +115,32 @@ def test_a_sql_source_lacking_a_mapped_column_still_fails_the_feed(monkeypatch, 
     with pytest.raises(MappingError, match=r"'法人' \(closest: 法定代表人\) not in the source"):
         pipeline.run_feed(pipeline.FeedKey(DEPARTMENT, "ent_db", "enterprise"), run_id="sql")
     assert query(url, "SELECT count(*) AS n FROM audit.batch")[0]["n"] == 0
+
+
+def test_a_workbook_lacking_a_mapped_column_is_rejected_and_its_sheets_count_together(tmp_path):
+    """A workbook's header is the union of its read sheets' headers (README: sheets)."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for name, sheets in {"01_坏.xlsx": {"上半年": ["编号", "名称", "法定代表人"]},
+                         "02_好.xlsx": {"上半年": ["编号", "名称", "法人"],
+                                       "下半年": ["编号", "名称"]}}.items():
+        book = openpyxl.Workbook()
+        book.remove(book.active)
+        for number, (title, header) in enumerate(sheets.items()):
+            sheet = book.create_sheet(title)
+            sheet.append(header)
+            sheet.append([f"{name[:2]}-{number}", "秘密公司", "秘密人"][:len(header)])
+        book.save(drop / name)
+    source = FileSource(FileSourceConfig(directory=str(drop), patterns=["*.xlsx"],
+                                         sheets="*半年"))
+    source.expect_columns(["编号", "名称", "法人"])
+
+    batches = list(source.read(None))
+
+    errors = [e for b in batches for e in b.errors]
+    assert [e.ref for e in errors] == ["01_坏.xlsx:file"]
+    assert "lacks the mapped column(s) 法人 " in errors[0].message
+    assert "秘密" not in errors[0].message and "法定代表人" not in errors[0].message
+    rows = [r for b in batches for r in b.table.to_pylist()]
+    assert sorted(r["编号"] for r in rows) == ["02-0", "02-1"]
+    assert (drop / "_rejected" / "01_坏.xlsx").exists() and (drop / "02_好.xlsx").exists()
