@@ -250,6 +250,22 @@ class FileSource:
 
     def __init__(self, config: FileSourceConfig) -> None:
         self.config = config
+        self.expected: tuple[str, ...] = ()
+        self.moves = True   # archive read files, move rejected ones aside
+
+    def look_only(self) -> None:
+        """Read without archiving or moving any file (``huiju source check``): the files
+        stay as they are for the run that loads them."""
+        self.moves = False
+
+    def expect_columns(self, columns: list[str] | tuple[str, ...]) -> None:
+        """Columns every file's header must have (the ones the feed's mapping reads).
+
+        A file whose header lacks one (a renamed or misspelt column, a header row cut off) is
+        rejected on its own, like an undecodable file, and the other files load; the feed would
+        otherwise fail on it, or load empty values over real ones.
+        """
+        self.expected = tuple(dict.fromkeys(columns))
 
     def _files(self) -> list[Path]:
         folder = Path(self.config.directory)
@@ -272,11 +288,17 @@ class FileSource:
         for path in self._files():
             refused = _outside(root, path)
             if refused:
+                # nothing of what it points to is opened: no other department's file and no
+                # system file reaches a message
                 digest = hashlib.sha256(f"refused:{path}".encode()).hexdigest()
                 if digest not in done:
-                    yield self._refusal(path, refused, _cursor(processed, digest, 0, True))
+                    link = path.is_symlink()   # the link itself is moved, never its target
+                    yield self._rejection(path, refused, _cursor(processed, digest, 0, True),
+                                          moved=link)
                     processed = [*processed, digest]
                     done.add(digest)
+                    if link and self.moves:
+                        self._set_aside(path, digest, refused)
                 continue
             data = path.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
@@ -289,29 +311,19 @@ class FileSource:
             # The caller resumed us: it has committed the file's last batch. Archive (or move
             # a rejected file aside) now; a crash before this point re-processes the file
             # instead of losing it.
+            if not self.moves:
+                continue
             if rejected is None:
                 self._archive(path, digest)
             else:
-                self._reject(path, digest, rejected)
+                self._set_aside(path, digest, rejected)
 
-    def _refusal(self, path: Path, problem: str, cursor: dict) -> Batch:
-        """A file that is not read at all: a link, or reached through a link out of the folder.
-
-        A link is moved aside (the link itself, never its target); nothing of what it points
-        to is opened, so no other department's file and no system file reaches a message.
-        """
-        message = f"file rejected: {problem}"
-        if path.is_symlink():
-            folder = self._rejected_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / path.name
-            if target.exists() or target.is_symlink():
-                tag = hashlib.sha256(str(path).encode()).hexdigest()[:12]
-                target = folder / f"{tag}__{path.name}"
-            target.with_name(target.name + ".reason.txt").write_text(
-                f"{path.name} was rejected: {problem}\n", encoding="utf-8")
-            os.rename(path, target)
-            message += f"; moved to {folder}"
+    def _rejection(self, path: Path, reason: str, cursor: dict, moved: bool = True) -> Batch:
+        """The batch recording that ``path`` is rejected as a whole: one ``<name>:file`` row
+        error and a warning, both naming the file and the reason (never its contents).
+        ``moved``: the file is set aside once the batch commits (else it stays, unread)."""
+        where = f", moved to {self._rejected_dir()}" if moved else ""
+        message = f"file rejected{where}: {reason}"
         return Batch(table=pa.table({}), refs=[], cursor=cursor,
                      errors=[RowError(f"{path.name}:file", message, None)],
                      warnings=[f"{path.name}: {message}"])
@@ -326,16 +338,20 @@ class FileSource:
     def _rejected_dir(self) -> Path:
         return Path(self.config.rejected_dir or Path(self.config.directory) / "_rejected")
 
-    def _reject(self, path: Path, digest: str, reason: str) -> None:
-        """Move a file that cannot be read out of the drop folder, with its reason beside it."""
+    def _set_aside(self, path: Path, digest: str, reason: str) -> None:
+        """Move a rejected file (or link: the link itself) out of the drop folder, with its
+        reason beside it in ``<name>.reason.txt``. Called once the rejection is committed."""
         folder = self._rejected_dir()
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / path.name
-        if target.exists():
+        if target.exists() or target.is_symlink():
             target = folder / f"{digest[:12]}__{path.name}"
         target.with_name(target.name + ".reason.txt").write_text(
             f"{path.name} (sha256 {digest}) was rejected: {reason}\n", encoding="utf-8")
-        shutil.move(str(path), target)
+        if path.is_symlink():
+            os.rename(path, target)
+        else:
+            shutil.move(str(path), target)
 
     def _read_file(self, path: Path, data: bytes, digest: str, processed: list[str],
                    skip: int) -> Iterator[Batch]:
@@ -349,15 +365,20 @@ class FileSource:
             # the first chunk parses what a format parses up front (a .json document)
             first = next(chunks, None)
         except _FileRejected as error:
-            reason = str(error)
-            where = self._rejected_dir()
-            message = f"file rejected, moved to {where}: {reason}"
-            yield Batch(table=pa.table({}), refs=[], cursor=_cursor(processed, digest, 0, True),
-                        errors=[RowError(f"{path.name}:file", message, None)],
-                        warnings=[f"{path.name}: {message}"])
-            return reason
+            yield self._rejection(path, str(error), _cursor(processed, digest, 0, True))
+            return str(error)
         except ConnectorError as error:   # the feed's configuration does not fit: fail the feed
             raise ConnectorError(f"{path.name}: {error}") from error
+        # An empty export is warned about below, not rejected: a blank text file, an empty
+        # workbook or JSON list. Text with an unreadable header row has content: rejected.
+        if fmt in ("csv", "tsv"):
+            content = bool(data.strip())
+        else:
+            content = bool(columns()) or first is not None
+        lacking = self._lacking(columns(), content)
+        if lacking:
+            yield self._rejection(path, lacking, _cursor(processed, digest, 0, True))
+            return lacking
         count = 0
         if first is None:
             kind = "empty file" if not data.strip() else "no data rows (header only)"
@@ -369,6 +390,17 @@ class FileSource:
             count += len(chunk)
             yield _to_batch(columns(), chunk, _cursor(processed, digest, skip + count, is_last))
         return None
+
+    def _lacking(self, header: list[str], content: bool) -> str | None:
+        """Why a file with ``header`` cannot be loaded: it lacks expected columns (None: it
+        has them all, or it is an empty export — no ``content`` — warned about instead).
+        Names the missing columns only: the damaged header itself may be any bytes."""
+        missing = [c for c in self.expected if c not in header] if content else []
+        if not missing:
+            return None
+        return (f"the header lacks the mapped column(s) {', '.join(missing)} "
+                f"({len(header)} column(s) read) — a renamed or misspelt column, or a damaged "
+                "or cut header row? nothing was loaded from this file")
 
     def _decode(self, data: bytes) -> str:
         try:

@@ -307,6 +307,13 @@ class ExpectColumnValuesToBePresent(ColumnMapExpectation):
         result = super()._validate(metrics, runtime_configuration, execution_engine)
         unexpected = metrics.get("column_values.huiju_present.unexpected_count") or 0
         result["success"] = unexpected == 0
+        # Its percentages divide by the non-null rows too: with more missing rows than present
+        # ones they pass 100 % and GX refuses the result. Every row is judged: divide by all.
+        rows = metrics.get("table.row_count") or 0
+        stats = result.get("result") or {}
+        for key in ("unexpected_percent", "unexpected_percent_nonmissing"):
+            if stats.get(key) is not None and rows:
+                stats[key] = unexpected / rows * 100
         return result
 
 

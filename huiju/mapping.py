@@ -399,6 +399,13 @@ def _empty(field: FieldSpec, n: int) -> pd.Series:
     return pd.Series(np.full(n, np.datetime64("NaT"), dtype))
 
 
+def mapped_columns(feed: Feed) -> list[str]:
+    """Every legacy column the feed's mapping, record id and operation flag read."""
+    names = [c for rule in feed.mapping.values() for c in rule.columns]
+    names += [c for c in (feed.record_id.column, feed.operation.column) if c]
+    return list(dict.fromkeys(names))
+
+
 def absent_columns_message(feed: Feed, missing: list[str], present: list[str]) -> str:
     """The sentence naming mapped legacy columns the source lacks, with the closest it has."""
     import difflib

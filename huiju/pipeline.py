@@ -32,7 +32,7 @@ from expectations.validate import ThresholdBreached, Thresholds, validate_frame
 from huiju import jsonlog, progress
 from huiju.departments import Department, Feed, LegacySystem, load_departments
 from huiju.errors import UnknownName
-from huiju.mapping import frame_dtype, map_batches
+from huiju.mapping import frame_dtype, map_batches, mapped_columns
 from huiju.settings import Settings, load_settings
 from huiju.versions import order_by_version, stale_rows
 from schemas.catalog import all_fields
@@ -107,6 +107,11 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     file (``load_department`` anchors them to the file's folder); one still relative — a
     department built in memory, with no file — is relative to HUIJU_HOME, never to the
     process's directory.
+
+    A connector that can reject one input on its own (``expect_columns``: a files source
+    rejects a file whose header lacks a mapped column, the other files load) is told the
+    columns the mapping reads; any other non-sparse source lacking one fails the feed in
+    mapping.
     """
     kind = connector_kind(source.kind)
     config = feed.connector_config
@@ -117,7 +122,10 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
         value = updates.get(name, getattr(config, name))
         if value is not None and not Path(value).is_absolute():
             updates[name] = str(settings.home / value)
-    return kind.open(config.model_copy(update=updates) if updates else config)
+    connector = kind.open(config.model_copy(update=updates) if updates else config)
+    if not kind.sparse and hasattr(connector, "expect_columns"):
+        connector.expect_columns(mapped_columns(feed))
+    return connector
 
 
 @cache

@@ -17,7 +17,12 @@ import pyarrow as pa
 
 from connectors.base import Batch
 from huiju.departments import Department
-from huiju.mapping import MappingError, absent_columns_message, map_batch
+from huiju.mapping import (
+    MappingError,
+    absent_columns_message,
+    map_batch,
+    mapped_columns,
+)
 from huiju.settings import Settings
 
 ACCOUNTING = ("extracted", "passed", "quarantined", "superseded")
@@ -33,6 +38,9 @@ class FeedCheck:
     columns: list[tuple[str, str]] = field(default_factory=list)  # (legacy name, type)
     mapped: list[str] = field(default_factory=list)  # legacy columns the mapping reads
     problems: list[str] = field(default_factory=list)
+    # what the source said while sampling: a file rejected on its own (a damaged header, an
+    # undecodable file: the other files would load), an empty export
+    warnings: list[str] = field(default_factory=list)
     rows: int | None = None
     cursor_min: object = None
     cursor_max: object = None
@@ -45,17 +53,12 @@ class FeedCheck:
         return not self.problems
 
 
-def mapped_columns(feed) -> list[str]:
-    """Every legacy column the feed's mapping, record id and operation flag read."""
-    names = [c for rule in feed.mapping.values() for c in rule.columns]
-    names += [c for c in (feed.record_id.column, feed.operation.column) if c]
-    return list(dict.fromkeys(names))
-
-
-def _sample(batches, sample: int) -> Batch | None:
-    """The first ``sample`` rows the source yields, as one batch (None: the source is empty)."""
+def _sample(batches, sample: int, warnings: list[str]) -> Batch | None:
+    """The first ``sample`` rows the source yields, as one batch (None: the source is empty);
+    the warnings of the batches read go into ``warnings``."""
     tables, refs = [], []
     for batch in batches:
+        warnings.extend(batch.warnings)
         if batch.num_rows:
             tables.append(batch.table)
             refs += batch.refs
@@ -77,6 +80,8 @@ def check_feed(department: Department, source, feed, settings: Settings,
     kind = connector_kind(source.kind)
     result = FeedCheck(source.id, feed.dataset, source.kind, mapped=mapped_columns(feed))
     connector = open_connector(department, source, feed, settings)
+    if hasattr(connector, "look_only"):   # a drop folder: nothing archived or moved
+        connector.look_only()
     try:
         connector.check()
         if hasattr(connector, "profile"):
@@ -85,7 +90,7 @@ def check_feed(department: Department, source, feed, settings: Settings,
             result.cursor_min, result.cursor_max = profile.get("min"), profile.get("max")
         batches = connector.read(None)
         try:
-            batch = _sample(itertools.islice(batches, 1_000), max(sample, 1))
+            batch = _sample(itertools.islice(batches, 1_000), max(sample, 1), result.warnings)
         finally:
             batches.close()  # stop mid-read: a files connector archives nothing
     except ConnectorError as error:

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 COLUMNS = ("source", "dataset", "kind", "ok", "rows", "cursor_min", "cursor_max", "sampled",
-           "passed", "quarantined", "superseded", "failures_by_rule", "problems")
+           "passed", "quarantined", "superseded", "failures_by_rule", "problems", "warnings")
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -50,7 +50,8 @@ def _check(args: argparse.Namespace) -> int:
               "sampled": r.accounting.get("extracted"), "passed": r.accounting.get("passed"),
               "quarantined": r.accounting.get("quarantined"),
               "superseded": r.accounting.get("superseded"),
-              "failures_by_rule": r.failures_by_rule, "problems": "; ".join(r.problems)}
+              "failures_by_rule": r.failures_by_rule, "problems": "; ".join(r.problems),
+              "warnings": "; ".join(r.warnings)}
              for r in results]
     columns = [{"source": r.source, "dataset": r.dataset, "column": name, "type": kind,
                 "mapped": name in r.mapped} for r in results for name, kind in r.columns]
@@ -58,6 +59,7 @@ def _check(args: argparse.Namespace) -> int:
     notes = [f"{department.code}: {len(results) - len(bad)} of {len(results)} feeds would run "
              "(sample accounting: would-be load, nothing loaded)"]
     notes += [f"ERROR {r.source} → {r.dataset}: {p}" for r in bad for p in r.problems]
+    notes += [f"WARNING {r.source} → {r.dataset}: {w}" for r in results for w in r.warnings]
     emit([Section(f"legacy columns of {department.code} {department.name.zh}",
                   ("source", "dataset", "column", "type", "mapped"), columns, key="columns"),
           Section("feeds: source profile and would-be accounting of the sample", COLUMNS,

@@ -8,13 +8,11 @@ session fails if anything was lost or duplicated, whatever the individual tests 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
-
-FULL = os.environ.get("HUIJU_FAULTS_FULL") == "1"
+from fault_mode import FULL
 
 
 @dataclass
@@ -52,11 +50,6 @@ _TALLY = Tally()
 def tally() -> Tally:
     """The session's tally (shared by every fault suite)."""
     return _TALLY
-
-
-def kill_points(fast: int, full: int = 100) -> int:
-    """How many kill points a suite tries: ``full`` under ``make faults``, else ``fast``."""
-    return full if FULL else fast
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

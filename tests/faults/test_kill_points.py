@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import kill_points
+from fault_mode import kill_points
 from source_case_db import KEY, PENALTY, CaseDb
 
 from warehouse.engine import create_warehouse_engine

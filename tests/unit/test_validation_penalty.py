@@ -265,3 +265,16 @@ def test_an_empty_batch_balances():
     outcome = validate_frame(sample_frame(SPEC, 2).iloc[0:0], SPEC)
     balanced(outcome)
     assert outcome.counts["extracted"] == 0 and outcome.threshold_breached is None
+
+
+def test_a_required_field_missing_in_most_rows_is_quarantined_not_a_gx_error():
+    """More rows lacking a required value than having one (a batch of rejected files beside a
+    few good rows: their rows are all missing) made GX's percent over the non-missing rows
+    exceed 100 % and refuse the result ("Invalid result values…")."""
+    frame = sample_frame(SPEC, 7)
+    frame.loc[[1, 2, 4, 5, 6], "punish_action_code"] = None
+    outcome = validate_frame(frame, SPEC)
+    balanced(outcome)
+    assert outcome.counts["passed"] == 2 and outcome.counts["quarantined"] == 5
+    assert all("09-REQUIRED-penalty.punish_action_code" in rules_at(outcome, row)
+               for row in (1, 2, 4, 5, 6))
