@@ -94,7 +94,7 @@ def feeds_of(department: Department, datasets: list[str] | None = None) -> list[
 
 
 def open_connector(department: Department, source: LegacySystem, feed: Feed,
-                   settings: Settings) -> Connector:
+                   settings: Settings, *, exact: bool = False) -> Connector:
     """The connector for ``feed``, as its kind in ``connectors.registry`` builds it.
 
     A kind's archive folder defaults to ``<archive dir>/<department>/<source>``. Its path
@@ -102,10 +102,16 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     directory: one written ``./…`` or ``../…`` is relative to the department file's folder (a
     deployment keeping department files and drop folders together, outside the repository);
     any other relative path is relative to HUIJU_HOME.
+
+    ``exact``: resume exactly where the cursor points, without re-reading an ``overlap`` — the
+    next chunk of a run that is under way (the overlap is for rows committed late in the
+    source between runs; re-read on every chunk it could hold a whole chunk and never move on).
     """
     kind = connector_kind(source.kind)
     config = feed.connector_config
-    updates: dict[str, str] = {}
+    updates: dict[str, object] = {}
+    if exact and getattr(config, "overlap", None):
+        updates["overlap"] = 0
     if kind.archive and getattr(config, kind.archive) is None:
         updates[kind.archive] = str(settings.archive_dir / department.code / source.id)
     for name in kind.paths:
@@ -192,11 +198,17 @@ def _read_standard(path: str, dataset: str) -> pd.DataFrame:
 def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             interval_start: str | None = None, interval_end: str | None = None,
             settings: Settings | None = None,
-            on_rows: Callable[[int], None] | None = None) -> dict:
-    """Read the feed's new rows from its source, map them to the standard frame, stage them.
+            on_rows: Callable[[int], None] | None = None, continuing: bool = False) -> dict:
+    """Read the feed's next chunk of new rows, map them to the standard frame, stage them.
 
-    Resumes after the cursor committed with the feed's last loaded batch. Rows the source
-    could not parse are kept (as issues), so they are counted and quarantined downstream.
+    Resumes after the cursor committed with the feed's last loaded batch, and reads at most
+    one chunk (``settings.chunk_rows`` rows or ``chunk_bytes`` of source data, or the feed's
+    ``max_rows_per_run`` when smaller), so a first load of any size holds one chunk at a time:
+    ``more`` says the source may hold more, ``drain`` that the same run must go on (a chunk
+    bound, not a feed with its own cap per run: an Airflow run of such a feed loads one batch
+    of at most ``min(max_rows_per_run, chunk_rows)``). ``continuing``: a later chunk of a run
+    under way (resumed exactly, see ``open_connector``). Rows the source could not parse are
+    kept (as issues), so they are counted and quarantined downstream.
     ``interval_start``/``interval_end`` (ISO timestamps) restrict a SQL feed with a cursor
     column to that period — a backfill of exactly that range, leaving the cursor as it was.
     File and API feeds have no period to select by (a drop folder holds what was sent): in a
@@ -216,7 +228,7 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
                                  datetime.now(UTC).date())
     finally:
         engine.dispose()
-    connector = open_connector(department, source, feed, settings)
+    connector = open_connector(department, source, feed, settings, exact=continuing)
     # A period run reads its window from the start and leaves the feed's cursor as it was.
     period = (interval_start is not None or interval_end is not None) and _has_period(source, feed)
     if period:
@@ -225,9 +237,11 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     # A period has no cursor to go on from: it is read whole.
     warnings: list[str] = []
     batches = _noting(connector.read(None if period else saved_cursor), warnings, on_rows)
-    run = map_batches(batches, feed, spec, department,
-                      batch_id, max_rows=None if period else feed.max_rows_per_run,
-                      sparse=connector_kind(source.kind).sparse)
+    cap = feed.max_rows_per_run
+    max_rows = None if period else min(cap or settings.chunk_rows, settings.chunk_rows)
+    run = map_batches(batches, feed, spec, department, batch_id, max_rows=max_rows,
+                      sparse=connector_kind(source.kind).sparse,
+                      max_bytes=None if period else settings.chunk_bytes)
     for warning in warnings:
         _log.warning("%s/%s/%s: %s", key.department, key.source, key.dataset, warning)
     if run.frame is not None:
@@ -246,7 +260,8 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     _log.info("%s/%s/%s: extracted %d rows as batch %s", key.department, key.source,
               key.dataset, run.rows, batch_id)
     return {**key.as_dict(), "run_id": run_id, "batch_id": batch_id, "extracted": run.rows,
-            "cursor": cursor, "more": not run.drained, "warnings": warnings,
+            "cursor": cursor, "more": not run.drained,
+            "drain": not run.drained and cap is None, "warnings": warnings,
             "frame": _write(frame, stage / "frame.parquet"),
             "issues": _write(issue_frame, stage / "issues.parquet"),
             "extracted_at": datetime.now(UTC).isoformat()}
@@ -403,7 +418,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
         "inserted": result.inserted, "updated": result.updated, "deleted": result.deleted,
         "unchanged": result.unchanged, "already_loaded": result.already_loaded,
         "threshold_breached": validated.get("threshold_breached"),
-        "more": bool(validated.get("more")),
+        "more": bool(validated.get("more")), "drain": bool(validated.get("drain")),
         "warnings": list(validated.get("warnings") or []),
     }
     _log.info("%s", accounting_line(accounting))
@@ -445,7 +460,7 @@ def _committed_accounting(settings: Settings, validated: dict) -> dict:
         "inserted": counts["inserted"], "updated": counts["updated"],
         "deleted": counts["deleted"], "unchanged": counts["unchanged"],
         "already_loaded": True, "threshold_breached": validated.get("threshold_breached"),
-        "more": bool(validated.get("more"))}
+        "more": bool(validated.get("more")), "drain": bool(validated.get("drain"))}
     _log.info("%s", accounting_line(accounting))
     return accounting
 
@@ -454,11 +469,14 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
              on_step: Callable[[str, int], None] | None = None,
              results: list[dict] | None = None,
              settings: Settings | None = None,
-             on_rows: Callable[[int], None] | None = None) -> list[dict]:
+             on_rows: Callable[[int], None] | None = None,
+             continuing: bool = False) -> list[dict]:
     """Extract, validate and load one feed in this process until its source is drained.
 
-    One batch per pass: more than one only when the feed caps its rows per run. ``on_step``
-    hears each task ("extract", "validate", "load") with the pass number, for progress. Each
+    One batch per pass, one pass per chunk (``extract``): a first load of millions of rows is
+    many batches, each committed with its cursor, and the process holds one at a time. ``on_step``
+    hears each task ("extract", "validate", "load") with the pass number, for progress.
+    ``continuing``: this call goes on with a run under way (every pass resumes exactly). Each
     committed batch's accounting is appended to ``results`` as it commits, so a caller still
     has it when a later pass fails. ``settings`` (default: the environment's) name the
     warehouse and folders of every pass. ``on_rows`` hears each connector batch's rows.
@@ -470,7 +488,8 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
         passes = len(results) - start
         step("extract", passes)
         extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
-                            settings=settings, on_rows=on_rows)
+                            settings=settings, on_rows=on_rows,
+                            continuing=continuing or passes > 0)
         step("validate", passes)
         validated = validate(extracted, settings=settings)
         step("load", passes)
