@@ -194,11 +194,38 @@ def _read_standard(path: str, dataset: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the three tasks
 
 
+@dataclass
+class OpenRead:
+    """A connector read kept open between the chunks of one in-process run (``run_feed``).
+
+    A file is parsed once, not once per chunk (resuming a file in the middle re-parses it up
+    to the cursor), and an API's pages are not fetched again. The read goes on only when the
+    warehouse's cursor is the one this read reached (``cursor``): the chunk before committed,
+    nothing else moved the feed. SQL reads are not kept: a server-side cursor left waiting
+    while a chunk loads may be cut by the server (``net_write_timeout``), and keyset
+    pagination resumes a table cheaply anyway.
+    """
+
+    batches: Iterator[Batch] | None = None
+    cursor: dict | None = None
+
+    def take(self, saved_cursor: dict | None) -> Iterator[Batch] | None:
+        """The open read if it goes on from ``saved_cursor``, else None (and forget it)."""
+        batches, self.batches = self.batches, None
+        if batches is not None and self.cursor == saved_cursor:
+            return batches
+        return None
+
+
+KEEPS_READ_OPEN = ("files", "http")
+
+
 @jsonlog.task
 def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             interval_start: str | None = None, interval_end: str | None = None,
             settings: Settings | None = None,
-            on_rows: Callable[[int], None] | None = None, continuing: bool = False) -> dict:
+            on_rows: Callable[[int], None] | None = None, continuing: bool = False,
+            reading: OpenRead | None = None) -> dict:
     """Read the feed's next chunk of new rows, map them to the standard frame, stage them.
 
     Resumes after the cursor committed with the feed's last loaded batch, and reads at most
@@ -207,8 +234,9 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     ``more`` says the source may hold more, ``drain`` that the same run must go on (a chunk
     bound, not a feed with its own cap per run: an Airflow run of such a feed loads one batch
     of at most ``min(max_rows_per_run, chunk_rows)``). ``continuing``: a later chunk of a run
-    under way (resumed exactly, see ``open_connector``). Rows the source could not parse are
-    kept (as issues), so they are counted and quarantined downstream.
+    under way (resumed exactly, see ``open_connector``); ``reading`` carries a file or API
+    read from one chunk of an in-process run to the next (``OpenRead``). Rows the source could
+    not parse are kept (as issues), so they are counted and quarantined downstream.
     ``interval_start``/``interval_end`` (ISO timestamps) restrict a SQL feed with a cursor
     column to that period — a backfill of exactly that range, leaving the cursor as it was.
     File and API feeds have no period to select by (a drop folder holds what was sent): in a
@@ -236,12 +264,16 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
 
     # A period has no cursor to go on from: it is read whole.
     warnings: list[str] = []
-    batches = _noting(connector.read(None if period else saved_cursor), warnings, on_rows)
+    kept = reading.take(saved_cursor) if reading is not None and not period else None
+    read = kept if kept is not None else connector.read(None if period else saved_cursor)
+    batches = _noting(read, warnings, on_rows)
     cap = feed.max_rows_per_run
     max_rows = None if period else min(cap or settings.chunk_rows, settings.chunk_rows)
     run = map_batches(batches, feed, spec, department, batch_id, max_rows=max_rows,
                       sparse=connector_kind(source.kind).sparse,
                       max_bytes=None if period else settings.chunk_bytes)
+    if reading is not None and not run.drained and source.kind in KEEPS_READ_OPEN:
+        reading.batches, reading.cursor = read, run.cursor
     for warning in warnings:
         _log.warning("%s/%s/%s: %s", key.department, key.source, key.dataset, warning)
     if run.frame is not None:
@@ -483,13 +515,14 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
     """
     results = [] if results is None else results
     start = len(results)
+    reading = OpenRead()
     step = on_step or (lambda name, number: None)
     while len(results) == start or results[-1]["more"]:
         passes = len(results) - start
         step("extract", passes)
         extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
                             settings=settings, on_rows=on_rows,
-                            continuing=continuing or passes > 0)
+                            continuing=continuing or passes > 0, reading=reading)
         step("validate", passes)
         validated = validate(extracted, settings=settings)
         step("load", passes)

@@ -22,6 +22,7 @@ from pipeline_support import (
     write_departments,
 )
 
+from connectors.files import FileSource
 from huiju import pipeline
 
 CHUNK = 5
@@ -66,11 +67,23 @@ def test_a_first_load_streams_in_chunks_and_ends_as_one_run(built, monkeypatch, 
     whole_url = use_workspace(monkeypatch, built, tmp_path / "whole")
     (whole,) = pipeline.run_feed(key, run_id="whole", raise_on_threshold=False)
 
+    archive = tmp_path / "chunked_archive"
+    edits = {old: new}
+    if name == "csv_drop":
+        edits["archive_dir: var/archive/lz_sjj"] = f"archive_dir: {archive}"
     departments = write_departments(tmp_path / "departments", built.server.url,
-                                    {department_file: {old: new}})
+                                    {department_file: edits})
     chunked_url = use_workspace(monkeypatch, built, tmp_path / "chunked",
                                 departments=departments)
     monkeypatch.setenv("HUIJU_CHUNK_ROWS", str(CHUNK))
+    parsed: list[str] = []
+    parse = FileSource._parse
+
+    def counting_parse(self, path, data, fmt):
+        parsed.append(path.name)
+        return parse(self, path, data, fmt)
+
+    monkeypatch.setattr(FileSource, "_parse", counting_parse)
     results = pipeline.run_feed(key, run_id="chunked", raise_on_threshold=False)
 
     batches = batches_of(chunked_url, key)
@@ -89,6 +102,13 @@ def test_a_first_load_streams_in_chunks_and_ends_as_one_run(built, monkeypatch, 
                                                           key.department))
     assert quarantine_rules(chunked_url, key.department, key.dataset) == quarantine_rules(
         whole_url, key.department, key.dataset)
+
+    if name == "csv_drop":
+        # one run keeps its read of the drop folder open from chunk to chunk: each file is
+        # parsed once, not once per chunk, and every file is archived once its last row is in
+        files = sorted(p.name for p in built.lz_drop.glob("水库名录_*.csv"))
+        assert sorted(parsed) == files
+        assert sorted(p.name.split("__", 1)[1] for p in archive.iterdir()) == files
 
     # a rerun finds nothing new: the chunks' cursors cover the source
     (again,) = pipeline.run_feed(key, run_id="again", raise_on_threshold=False)
