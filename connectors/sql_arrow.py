@@ -2,8 +2,10 @@
 
 Groundwork for the faster extract (issue 15): the same config, statements, batches, refs and
 cursors as :class:`connectors.sql.SqlSource`, but the rows come from connectorx's Rust
-readers as Arrow record batches instead of PyMySQL/psycopg Python tuples. Not wired into the
-pipeline yet. MariaDB/MySQL and PostgreSQL only. connectorx is in the ``dev`` and ``bench``
+readers as Arrow record batches instead of PyMySQL/psycopg Python tuples. Rows tied on the
+whole keyset order resume exactly as there (the cursor's ``seen`` row hashes, ``_Ties``; on
+MariaDB the very hashes SqlSource writes, on PostgreSQL this reader's own). Not wired into the
+pipeline yet: text cursor columns are still refused (SqlSource parses them). MariaDB/MySQL and PostgreSQL only. connectorx is in the ``dev`` and ``bench``
 dependency groups, not yet a runtime dependency: without it ``read()`` raises
 ``ConnectorError``.
 
@@ -48,7 +50,14 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from connectors.base import Batch, ConnectorError, lookahead
-from connectors.sql import SqlSource, SqlSourceConfig, _declared_types, _encode_value
+from connectors.sql import (
+    SqlSource,
+    SqlSourceConfig,
+    _declared_types,
+    _decode_value,
+    _encode_value,
+)
+from connectors.timestamps import row_hash
 
 __all__ = ["ArrowSqlSource"]
 
@@ -115,9 +124,11 @@ class ArrowSqlSource:
         except Exception as error:  # noqa: BLE001 - connectorx raises RuntimeError/panics
             raise self._rows._error("cannot read from", url, error) from None
         kinds = [(name, kind) for name, _, kind in plan]
-        for record_batch, is_last in lookahead(_batches(reader)):
-            table = _normalise(record_batch, kinds)
-            yield self._batch(table, is_last)
+        ties = _Ties(cfg=self.config, state=state)
+        tables = (ties.drop_seen(_normalise(record_batch, kinds))
+                  for record_batch in _batches(reader))
+        for table, is_last in lookahead(t for t in tables if t.num_rows):
+            yield self._batch(table, is_last, ties.tail(table))
 
     # -- reading plan ---------------------------------------------------------------------
     def _plan(self, engine: sa.Engine, stmt: sa.Select,
@@ -168,7 +179,7 @@ class ArrowSqlSource:
                 plan.append((name, sa.literal_column(ident), None))
         return plan
 
-    def _batch(self, table: pa.Table, is_last: bool) -> Batch:
+    def _batch(self, table: pa.Table, is_last: bool, seen: list[str]) -> Batch:
         cfg = self.config
         missing = [n for n in [*cfg.primary_key, cfg.cursor_column]
                    if n and n not in table.column_names]
@@ -185,11 +196,79 @@ class ArrowSqlSource:
             cursor = None
         elif cfg.mode == "full":
             cursor = None if is_last else {
-                "after_pk": [_encode_value(values[last]) for values in keys]}
+                "after_pk": [_encode_value(values[last]) for values in keys], "seen": seen}
         else:
             cursor = {"cursor": _encode_value(table.column(cfg.cursor_column)[last].as_py()),
                       "pk": [_encode_value(values[last]) for values in keys]}
+            if not cfg.overlap:
+                cursor["seen"] = seen
         return Batch(table=table, refs=refs, cursor=cursor)
+
+
+class _Ties:
+    """Exact resumption across rows tied on the whole order key, as ``SqlSource`` does it.
+
+    The cursor names the last row delivered (its order key: cursor column and primary key)
+    and the row hashes (``row_hash`` of its values, as the driver path computes them) of every
+    row delivered with exactly that key; a read resumes at that key inclusively and drops
+    those rows. On a table whose key is unique only the last row has that key, so this costs
+    one hash per batch.
+    """
+
+    def __init__(self, cfg: SqlSourceConfig, state: dict | None) -> None:
+        full = cfg.mode == "full"
+        self.order = ([] if full else [cfg.cursor_column]) + list(cfg.primary_key)
+        self.boundary: tuple | None = None
+        seen: list[str] = []
+        if state and not (cfg.mode == "incremental" and cfg.overlap):
+            if full and state.get("after_pk") is not None and "seen" in state:
+                self.boundary = tuple(_decode_value(v) for v in state["after_pk"])
+            elif not full and state.get("cursor") is not None and "seen" in state:
+                self.boundary = tuple(_decode_value(v) for v in
+                                      [state["cursor"], *(state.get("pk") or [])])
+            seen = list(state.get("seen") or [])
+        self.pending = list(seen)   # delivered rows of the boundary key still to drop
+        self.tail_key, self.tail_hashes = self.boundary, list(seen)
+
+    def _key(self, table: pa.Table, row: int) -> tuple:
+        return tuple(table.column(name)[row].as_py() for name in self.order)
+
+    def drop_seen(self, table: pa.Table) -> pa.Table:
+        """``table`` without the rows of the boundary key delivered before (they lead)."""
+        if not self.pending:
+            return table
+        drop = []
+        for row in range(table.num_rows):
+            if self._key(table, row) != self.boundary:
+                self.pending = []   # past the boundary key: nothing more to drop
+                break
+            digest = _row_hash(table, row)
+            if digest in self.pending:
+                self.pending.remove(digest)
+                drop.append(row)
+        if not drop:
+            return table
+        keep = pa.array(sorted(set(range(table.num_rows)) - set(drop)), type=pa.int64())
+        return table.take(keep)
+
+    def tail(self, table: pa.Table) -> list[str]:
+        """The hashes of every row delivered so far with the last row's order key."""
+        last = self._key(table, table.num_rows - 1)
+        hashes = []
+        for row in range(table.num_rows - 1, -1, -1):
+            if self._key(table, row) != last:
+                break
+            hashes.append(_row_hash(table, row))
+        else:   # the whole table shares the key: add what earlier batches delivered with it
+            if self.tail_key == last:
+                hashes.extend(reversed(self.tail_hashes))
+        self.tail_key, self.tail_hashes = last, hashes[::-1]
+        return list(self.tail_hashes)
+
+
+def _row_hash(table: pa.Table, row: int) -> str:
+    """``row_hash`` of one row's values, as the driver path's tuple gives them."""
+    return row_hash([column[row].as_py() for column in table.columns])
 
 
 def _cx_url(url: sa.URL) -> str:
