@@ -5,9 +5,9 @@ cursors as :class:`connectors.sql.SqlSource`, but the rows come from connectorx'
 readers as Arrow record batches instead of PyMySQL/psycopg Python tuples. Rows tied on the
 whole keyset order resume exactly as there (the cursor's ``seen`` row hashes, ``_Ties``; on
 MariaDB the very hashes SqlSource writes, on PostgreSQL this reader's own). Not wired into the
-pipeline yet: text cursor columns are still refused (SqlSource parses them). MariaDB/MySQL and PostgreSQL only. connectorx is in the ``dev`` and ``bench``
-dependency groups, not yet a runtime dependency: without it ``read()`` raises
-``ConnectorError``.
+pipeline yet: text cursor columns are still refused (SqlSource parses them). MariaDB/MySQL
+and PostgreSQL only. connectorx is in the ``dev`` and ``bench`` dependency groups, not yet a
+runtime dependency: without it ``read()`` raises ``ConnectorError``.
 
 **Same canonical values.** A row's ``_source_hash`` is the sha256 of its canonical JSON,
 built from each column's text and kind (``huiju.mapping``). If this reader gave a column
