@@ -1,13 +1,15 @@
 """SQL sources read through connectorx straight into Arrow, with the values of ``connectors.sql``.
 
-Groundwork for the faster extract (issue 15): the same config, statements, batches, refs and
-cursors as :class:`connectors.sql.SqlSource`, but the rows come from connectorx's Rust
-readers as Arrow record batches instead of PyMySQL/psycopg Python tuples. Rows tied on the
-whole keyset order resume exactly as there (the cursor's ``seen`` row hashes, ``_Ties``; on
-MariaDB the very hashes SqlSource writes, on PostgreSQL this reader's own). Not wired into the
-pipeline yet: text cursor columns are still refused (SqlSource parses them). MariaDB/MySQL
-and PostgreSQL only. connectorx is in the ``dev`` and ``bench`` dependency groups, not yet a
-runtime dependency: without it ``read()`` raises ``ConnectorError``.
+The pipeline's SQL extract for MariaDB/MySQL and PostgreSQL (issue 15; ``fastest`` picks it,
+``huiju.pipeline.extract`` asks): the same config, statements, batches, refs and cursors as
+:class:`connectors.sql.SqlSource`, but the rows come from connectorx's Rust readers as Arrow
+record batches instead of PyMySQL/psycopg Python tuples. Rows tied on the whole keyset order
+resume exactly as there (the cursor's ``seen`` row hashes, ``_Ties``; on MariaDB the very
+hashes SqlSource writes, on PostgreSQL this reader's own, so the first read after a switch of
+reader may deliver the rows tied at its boundary once more — unchanged, so loaded as such).
+What it cannot read the same way — a text cursor column, a column without an exact Arrow form
+(below), ``repair_mislabelled``, SQLite and other servers — goes through ``SqlSource``
+(``fallback``). Status and source checks still profile through ``SqlSource``.
 
 **Same canonical values.** A row's ``_source_hash`` is the sha256 of its canonical JSON,
 built from each column's text and kind (``huiju.mapping``). If this reader gave a column
@@ -59,7 +61,7 @@ from connectors.sql import (
 )
 from connectors.timestamps import row_hash
 
-__all__ = ["ArrowSqlSource"]
+__all__ = ["ArrowSqlSource", "fastest"]
 
 # PyMySQL FIELD_TYPE codes
 _MY_DECIMAL = {0, 246}
@@ -78,12 +80,17 @@ class ArrowSqlSource:
     either can resume the other's cursor.
     """
 
-    def __init__(self, config: SqlSourceConfig, url: str | None = None) -> None:
+    def __init__(self, config: SqlSourceConfig, url: str | None = None, *,
+                 fallback: bool = False) -> None:
+        """``fallback``: read a table with a column this reader cannot type (PostgreSQL
+        ``json``, a MySQL ``TIME`` key, …) or a text cursor through ``SqlSource`` instead of
+        refusing it (the pipeline's choice; see :func:`fastest`)."""
         if config.repair_mislabelled:
             raise ConnectorError(f"{config.ref_name}: repair_mislabelled needs the driver "
                                  "path (connectors.sql)")
         self.config = config
         self._rows = SqlSource(config, url)   # URL, statements and error wording
+        self._fallback = fallback
 
     def check(self) -> None:
         """Connect once; ConnectorError if the source cannot be read."""
@@ -106,11 +113,20 @@ class ArrowSqlSource:
             raise ConnectorError(f"{self.config.ref_name}: the Arrow extract reads MySQL and "
                                  f"PostgreSQL, not {backend}")
         if self._rows._text_cursor():
+            if self._fallback:
+                yield from self._rows.read(state)
+                return
             raise ConnectorError(f"{self.config.ref_name}: the Arrow extract reads typed cursor "
                                  "columns only; a text cursor column is parsed by SqlSource")
         stmt = self._rows._statement(state, text_cursor=False)
         try:
             plan = self._plan(engine, stmt, backend)
+        except _Untyped:
+            if self._fallback:
+                yield from self._rows.read(state)
+                return
+            raise
+        try:
             select = stmt.with_only_columns(*(expression for _, expression, _ in plan),
                                             maintain_column_froms=True)
             sql = str(select.compile(dialect=engine.dialect,
@@ -126,7 +142,8 @@ class ArrowSqlSource:
         kinds = [(name, kind) for name, _, kind in plan]
         ties = _Ties(cfg=self.config, state=state)
         tables = (ties.drop_seen(_normalise(record_batch, kinds))
-                  for record_batch in _batches(reader))
+                  for record_batch in _batches(reader, lambda error: self._rows._error(
+                      "cannot read from", url, error)))
         for table, is_last in lookahead(t for t in tables if t.num_rows):
             yield self._batch(table, is_last, ties.tail(table))
 
@@ -148,7 +165,7 @@ class ArrowSqlSource:
             ident = quote(name)
             if backend == "postgresql":
                 if code in _PG_UNSUPPORTED:
-                    raise ConnectorError(f"{cfg.ref_name}: column {name!r} is "
+                    raise _Untyped(f"{cfg.ref_name}: column {name!r} is "
                                          f"{_PG_UNSUPPORTED[code]}: read it with the driver "
                                          "path (connectors.sql)")
                 if code == _PG_NUMERIC:
@@ -167,7 +184,7 @@ class ArrowSqlSource:
                 plan.append((name, sa.literal_column(ident), "float32-text"))
             elif code == _MY_TIME:
                 if name in keys:
-                    raise ConnectorError(f"{cfg.ref_name}: a TIME key or cursor column "
+                    raise _Untyped(f"{cfg.ref_name}: a TIME key or cursor column "
                                          f"({name!r}) needs the driver path")
                 micros = f"CAST(TIME_TO_SEC({ident}) * 1000000 AS SIGNED)"
                 plan.append((name, sa.literal_column(micros).label(name), pa.duration("us")))
@@ -277,10 +294,43 @@ def _cx_url(url: sa.URL) -> str:
     return url.set(drivername=scheme, query={}).render_as_string(hide_password=False)
 
 
-def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
-    for batch in reader:
+def _batches(reader: Any, wrap: Any) -> Iterator[pa.RecordBatch]:
+    """The reader's non-empty batches; a failure while streaming (the server dropped the
+    connection) as the ConnectorError ``wrap`` makes of it, naming the source."""
+    while True:
+        try:
+            batch = next(reader)
+        except StopIteration:
+            return
+        except Exception as error:  # noqa: BLE001 - connectorx raises RuntimeError/panics
+            raise wrap(error) from None
         if batch.num_rows:
             yield batch
+
+
+class _Untyped(ConnectorError):
+    """A column this reader has no exact Arrow form for: the driver path reads it."""
+
+
+def fastest(source: SqlSource) -> SqlSource | ArrowSqlSource:
+    """The reader the pipeline uses for ``source``: connectorx where it gives the same values
+    (MariaDB/MySQL and PostgreSQL, typed columns), else ``source`` itself (SQLite, other
+    servers, ``repair_mislabelled``, connectorx not installed). Decided per read: a text cursor
+    column or a column without an exact Arrow form goes through ``SqlSource``."""
+    config = source.config
+    if config.repair_mislabelled:
+        return source
+    try:
+        import connectorx  # noqa: F401
+    except ImportError:
+        return source
+    try:
+        _, url = source._engine_for()
+    except ConnectorError:
+        return source   # read() reports it as SqlSource does
+    if url.get_backend_name() not in ("mysql", "mariadb", "postgresql"):
+        return source
+    return ArrowSqlSource(config, source._url, fallback=True)
 
 
 def _normalise(batch: pa.RecordBatch, kinds: list[tuple[str, Any]]) -> pa.Table:

@@ -261,6 +261,8 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     period = (interval_start is not None or interval_end is not None) and _has_period(source, feed)
     if period:
         connector = _windowed(source, feed, interval_start, interval_end)
+    if source.kind == "sql":
+        connector = _fastest_sql(connector)
 
     # A period has no cursor to go on from: it is read whole.
     warnings: list[str] = []
@@ -297,6 +299,15 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             "frame": _write(frame, stage / "frame.parquet"),
             "issues": _write(issue_frame, stage / "issues.parquet"),
             "extracted_at": datetime.now(UTC).isoformat()}
+
+
+def _fastest_sql(connector: Connector) -> Connector:
+    """A SQL source read through connectorx into Arrow where that gives the same values
+    (``connectors.sql_arrow.fastest``: MariaDB/MySQL and PostgreSQL); PyMySQL's row decoding
+    in Python was the largest cost of a first load (benchmarks/README.md)."""
+    from connectors.sql_arrow import fastest
+
+    return fastest(connector)
 
 
 def _noting(batches: Iterator[Batch], warnings: list[str],
