@@ -22,7 +22,8 @@ load. ``--profile DIR`` adds one ``huiju run`` under py-spy (collapsed stacks in
 ``DIR/huiju.collapsed.txt``, which speedscope opens) and prints where the samples went.
 
 ``python -m benchmarks e2e --rows 1000000`` (``make bench-e2e`` syncs the ``bench``
-dependency group first: dlt, connectorx, psutil, py-spy). ``--rows 100000`` is a quick run.
+dependency group first: dlt, psutil, py-spy; connectorx is a runtime dependency).
+``--rows 100000`` is a quick run.
 Servers: HUIJU_TEST_MARIADB_URL (root@127.0.0.1:3306) and HUIJU_BENCH_PG_URL
 (postgres@127.0.0.1:5432). Every database is created with a unique name and dropped at the
 end (``--keep`` keeps them).

@@ -303,6 +303,10 @@ class FileSource:
             data = path.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
             if digest in done:
+                if processed and processed[-1] == digest and partial is None:
+                    # the batch that finished this file was the last a run took (a chunk
+                    # ended there) and is committed: the archive copy is due now
+                    self._archive(path, digest)
                 continue
             skip = partial["records"] if partial and partial.get("sha256") == digest else 0
             rejected = yield from self._read_file(path, data, digest, processed, skip)

@@ -1,11 +1,15 @@
 """SQL sources read through connectorx straight into Arrow, with the values of ``connectors.sql``.
 
-Groundwork for the faster extract (issue 15): the same config, statements, batches, refs and
-cursors as :class:`connectors.sql.SqlSource`, but the rows come from connectorx's Rust
-readers as Arrow record batches instead of PyMySQL/psycopg Python tuples. Not wired into the
-pipeline yet. MariaDB/MySQL and PostgreSQL only. connectorx is in the ``dev`` and ``bench``
-dependency groups, not yet a runtime dependency: without it ``read()`` raises
-``ConnectorError``.
+The pipeline's SQL extract for MariaDB/MySQL and PostgreSQL (issue 15; ``fastest`` picks it,
+``huiju.pipeline.extract`` asks): the same config, statements, batches, refs and cursors as
+:class:`connectors.sql.SqlSource`, but the rows come from connectorx's Rust readers as Arrow
+record batches instead of PyMySQL/psycopg Python tuples. Rows tied on the whole keyset order
+resume exactly as there (the cursor's ``seen`` row hashes, ``_Ties``; on MariaDB the very
+hashes SqlSource writes, on PostgreSQL this reader's own, so the first read after a switch of
+reader may deliver the rows tied at its boundary once more — unchanged, so loaded as such).
+What it cannot read the same way — a text cursor column, a column without an exact Arrow form
+(below), ``repair_mislabelled``, SQLite and other servers — goes through ``SqlSource``
+(``fallback``). Status and source checks still profile through ``SqlSource``.
 
 **Same canonical values.** A row's ``_source_hash`` is the sha256 of its canonical JSON,
 built from each column's text and kind (``huiju.mapping``). If this reader gave a column
@@ -48,9 +52,16 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from connectors.base import Batch, ConnectorError, lookahead
-from connectors.sql import SqlSource, SqlSourceConfig, _declared_types, _encode_value
+from connectors.sql import (
+    SqlSource,
+    SqlSourceConfig,
+    _declared_types,
+    _decode_value,
+    _encode_value,
+)
+from connectors.timestamps import row_hash
 
-__all__ = ["ArrowSqlSource"]
+__all__ = ["ArrowSqlSource", "fastest"]
 
 # PyMySQL FIELD_TYPE codes
 _MY_DECIMAL = {0, 246}
@@ -69,12 +80,17 @@ class ArrowSqlSource:
     either can resume the other's cursor.
     """
 
-    def __init__(self, config: SqlSourceConfig, url: str | None = None) -> None:
+    def __init__(self, config: SqlSourceConfig, url: str | None = None, *,
+                 fallback: bool = False) -> None:
+        """``fallback``: read a table with a column this reader cannot type (PostgreSQL
+        ``json``, a MySQL ``TIME`` key, …) or a text cursor through ``SqlSource`` instead of
+        refusing it (the pipeline's choice; see :func:`fastest`)."""
         if config.repair_mislabelled:
             raise ConnectorError(f"{config.ref_name}: repair_mislabelled needs the driver "
                                  "path (connectors.sql)")
         self.config = config
         self._rows = SqlSource(config, url)   # URL, statements and error wording
+        self._fallback = fallback
 
     def check(self) -> None:
         """Connect once; ConnectorError if the source cannot be read."""
@@ -97,11 +113,20 @@ class ArrowSqlSource:
             raise ConnectorError(f"{self.config.ref_name}: the Arrow extract reads MySQL and "
                                  f"PostgreSQL, not {backend}")
         if self._rows._text_cursor():
+            if self._fallback:
+                yield from self._rows.read(state)
+                return
             raise ConnectorError(f"{self.config.ref_name}: the Arrow extract reads typed cursor "
                                  "columns only; a text cursor column is parsed by SqlSource")
         stmt = self._rows._statement(state, text_cursor=False)
         try:
             plan = self._plan(engine, stmt, backend)
+        except _Untyped:
+            if self._fallback:
+                yield from self._rows.read(state)
+                return
+            raise
+        try:
             select = stmt.with_only_columns(*(expression for _, expression, _ in plan),
                                             maintain_column_froms=True)
             sql = str(select.compile(dialect=engine.dialect,
@@ -115,9 +140,12 @@ class ArrowSqlSource:
         except Exception as error:  # noqa: BLE001 - connectorx raises RuntimeError/panics
             raise self._rows._error("cannot read from", url, error) from None
         kinds = [(name, kind) for name, _, kind in plan]
-        for record_batch, is_last in lookahead(_batches(reader)):
-            table = _normalise(record_batch, kinds)
-            yield self._batch(table, is_last)
+        ties = _Ties(cfg=self.config, state=state)
+        tables = (ties.drop_seen(_normalise(record_batch, kinds))
+                  for record_batch in _batches(reader, lambda error: self._rows._error(
+                      "cannot read from", url, error)))
+        for table, is_last in lookahead(t for t in tables if t.num_rows):
+            yield self._batch(table, is_last, ties.tail(table))
 
     # -- reading plan ---------------------------------------------------------------------
     def _plan(self, engine: sa.Engine, stmt: sa.Select,
@@ -137,7 +165,7 @@ class ArrowSqlSource:
             ident = quote(name)
             if backend == "postgresql":
                 if code in _PG_UNSUPPORTED:
-                    raise ConnectorError(f"{cfg.ref_name}: column {name!r} is "
+                    raise _Untyped(f"{cfg.ref_name}: column {name!r} is "
                                          f"{_PG_UNSUPPORTED[code]}: read it with the driver "
                                          "path (connectors.sql)")
                 if code == _PG_NUMERIC:
@@ -156,7 +184,7 @@ class ArrowSqlSource:
                 plan.append((name, sa.literal_column(ident), "float32-text"))
             elif code == _MY_TIME:
                 if name in keys:
-                    raise ConnectorError(f"{cfg.ref_name}: a TIME key or cursor column "
+                    raise _Untyped(f"{cfg.ref_name}: a TIME key or cursor column "
                                          f"({name!r}) needs the driver path")
                 micros = f"CAST(TIME_TO_SEC({ident}) * 1000000 AS SIGNED)"
                 plan.append((name, sa.literal_column(micros).label(name), pa.duration("us")))
@@ -168,7 +196,7 @@ class ArrowSqlSource:
                 plan.append((name, sa.literal_column(ident), None))
         return plan
 
-    def _batch(self, table: pa.Table, is_last: bool) -> Batch:
+    def _batch(self, table: pa.Table, is_last: bool, seen: list[str]) -> Batch:
         cfg = self.config
         missing = [n for n in [*cfg.primary_key, cfg.cursor_column]
                    if n and n not in table.column_names]
@@ -185,11 +213,79 @@ class ArrowSqlSource:
             cursor = None
         elif cfg.mode == "full":
             cursor = None if is_last else {
-                "after_pk": [_encode_value(values[last]) for values in keys]}
+                "after_pk": [_encode_value(values[last]) for values in keys], "seen": seen}
         else:
             cursor = {"cursor": _encode_value(table.column(cfg.cursor_column)[last].as_py()),
                       "pk": [_encode_value(values[last]) for values in keys]}
+            if not cfg.overlap:
+                cursor["seen"] = seen
         return Batch(table=table, refs=refs, cursor=cursor)
+
+
+class _Ties:
+    """Exact resumption across rows tied on the whole order key, as ``SqlSource`` does it.
+
+    The cursor names the last row delivered (its order key: cursor column and primary key)
+    and the row hashes (``row_hash`` of its values, as the driver path computes them) of every
+    row delivered with exactly that key; a read resumes at that key inclusively and drops
+    those rows. On a table whose key is unique only the last row has that key, so this costs
+    one hash per batch.
+    """
+
+    def __init__(self, cfg: SqlSourceConfig, state: dict | None) -> None:
+        full = cfg.mode == "full"
+        self.order = ([] if full else [cfg.cursor_column]) + list(cfg.primary_key)
+        self.boundary: tuple | None = None
+        seen: list[str] = []
+        if state and not (cfg.mode == "incremental" and cfg.overlap):
+            if full and state.get("after_pk") is not None and "seen" in state:
+                self.boundary = tuple(_decode_value(v) for v in state["after_pk"])
+            elif not full and state.get("cursor") is not None and "seen" in state:
+                self.boundary = tuple(_decode_value(v) for v in
+                                      [state["cursor"], *(state.get("pk") or [])])
+            seen = list(state.get("seen") or [])
+        self.pending = list(seen)   # delivered rows of the boundary key still to drop
+        self.tail_key, self.tail_hashes = self.boundary, list(seen)
+
+    def _key(self, table: pa.Table, row: int) -> tuple:
+        return tuple(table.column(name)[row].as_py() for name in self.order)
+
+    def drop_seen(self, table: pa.Table) -> pa.Table:
+        """``table`` without the rows of the boundary key delivered before (they lead)."""
+        if not self.pending:
+            return table
+        drop = []
+        for row in range(table.num_rows):
+            if self._key(table, row) != self.boundary:
+                self.pending = []   # past the boundary key: nothing more to drop
+                break
+            digest = _row_hash(table, row)
+            if digest in self.pending:
+                self.pending.remove(digest)
+                drop.append(row)
+        if not drop:
+            return table
+        keep = pa.array(sorted(set(range(table.num_rows)) - set(drop)), type=pa.int64())
+        return table.take(keep)
+
+    def tail(self, table: pa.Table) -> list[str]:
+        """The hashes of every row delivered so far with the last row's order key."""
+        last = self._key(table, table.num_rows - 1)
+        hashes = []
+        for row in range(table.num_rows - 1, -1, -1):
+            if self._key(table, row) != last:
+                break
+            hashes.append(_row_hash(table, row))
+        else:   # the whole table shares the key: add what earlier batches delivered with it
+            if self.tail_key == last:
+                hashes.extend(reversed(self.tail_hashes))
+        self.tail_key, self.tail_hashes = last, hashes[::-1]
+        return list(self.tail_hashes)
+
+
+def _row_hash(table: pa.Table, row: int) -> str:
+    """``row_hash`` of one row's values, as the driver path's tuple gives them."""
+    return row_hash([column[row].as_py() for column in table.columns])
 
 
 def _cx_url(url: sa.URL) -> str:
@@ -198,10 +294,43 @@ def _cx_url(url: sa.URL) -> str:
     return url.set(drivername=scheme, query={}).render_as_string(hide_password=False)
 
 
-def _batches(reader: Any) -> Iterator[pa.RecordBatch]:
-    for batch in reader:
+def _batches(reader: Any, wrap: Any) -> Iterator[pa.RecordBatch]:
+    """The reader's non-empty batches; a failure while streaming (the server dropped the
+    connection) as the ConnectorError ``wrap`` makes of it, naming the source."""
+    while True:
+        try:
+            batch = next(reader)
+        except StopIteration:
+            return
+        except Exception as error:  # noqa: BLE001 - connectorx raises RuntimeError/panics
+            raise wrap(error) from None
         if batch.num_rows:
             yield batch
+
+
+class _Untyped(ConnectorError):
+    """A column this reader has no exact Arrow form for: the driver path reads it."""
+
+
+def fastest(source: SqlSource) -> SqlSource | ArrowSqlSource:
+    """The reader the pipeline uses for ``source``: connectorx where it gives the same values
+    (MariaDB/MySQL and PostgreSQL, typed columns), else ``source`` itself (SQLite, other
+    servers, ``repair_mislabelled``, connectorx not installed). Decided per read: a text cursor
+    column or a column without an exact Arrow form goes through ``SqlSource``."""
+    config = source.config
+    if config.repair_mislabelled:
+        return source
+    try:
+        import connectorx  # noqa: F401
+    except ImportError:
+        return source
+    try:
+        _, url = source._engine_for()
+    except ConnectorError:
+        return source   # read() reports it as SqlSource does
+    if url.get_backend_name() not in ("mysql", "mariadb", "postgresql"):
+        return source
+    return ArrowSqlSource(config, source._url, fallback=True)
 
 
 def _normalise(batch: pa.RecordBatch, kinds: list[tuple[str, Any]]) -> pa.Table:

@@ -102,13 +102,26 @@ def load_feed(validated: dict) -> dict:
 
     A breached quarantine threshold fails the task without retries: the batch is loaded and
     its quarantine kept, and running it again would only find the same data.
+
+    The extract task staged one chunk (``pipeline.extract``); when the source holds more than
+    a chunk (``drain``: a first load of millions of rows), this task goes on in-process, chunk
+    by chunk, each committed as its own batch with its cursor, until the source is drained —
+    so the run loads everything and holds one chunk at a time. A retry after a failure on the
+    way resumes from the last committed chunk. The accountings of those chunks are returned
+    under ``continued``. (A feed's own ``max_rows_per_run`` still loads one batch per run.)
     """
     from airflow.sdk.exceptions import AirflowFailException
 
     from huiju import pipeline
 
     try:
-        return pipeline.load(validated)
+        accounting = pipeline.load(validated)
+        if accounting.get("drain"):
+            key = pipeline.FeedKey(validated["department"], validated["source"],
+                                   validated["dataset"])
+            accounting["continued"] = pipeline.run_feed(key, run_id=validated["run_id"],
+                                                        continuing=True)
+        return accounting
     except pipeline.ThresholdBreached as breach:
         raise AirflowFailException(f"quarantine threshold breached: {breach}") from breach
 

@@ -262,9 +262,10 @@ class Feed(_Strict):
     max_rows_per_run: int | None = Field(
         default=None, ge=1,
         description="stop a run after this many rows (whole connector batches) and load them "
-                    "as one batch; the next run goes on from the committed cursor. Bounds the "
-                    "memory of a first load of millions of rows (`huiju run` runs until the "
-                    "source is drained). Not applied to a backfill of a period")
+                    "as one batch; the next (scheduled) run goes on from the committed cursor "
+                    "(`huiju run` runs until the source is drained). Not needed to bound "
+                    "memory: every run reads, loads and commits at most HUIJU_CHUNK_ROWS rows "
+                    "at a time anyway. Not applied to a backfill of a period")
     version_column: str | None = Field(
         default=None,
         description="legacy column ordering the versions of one record (update time or a "

@@ -569,28 +569,31 @@ class MappedRun:
 
 
 def map_batches(batches: Iterable[Batch], feed: Feed, spec: DataSetSpec, department: Department,
-                batch_id: str, max_rows: int | None = None, sparse: bool = False) -> MappedRun:
+                batch_id: str, max_rows: int | None = None, sparse: bool = False,
+                max_bytes: int | None = None) -> MappedRun:
     """Map every batch of a read with ``map_batch`` into one standard frame.
 
-    With ``max_rows``, reading stops after the batch that reaches it: the cursor is that
-    batch's, so the next read goes on from there. (Not one batch more is read to see whether
-    the source is drained: a files connector takes being resumed past a file's last batch as
-    leave to archive it.)
+    With ``max_rows`` (or ``max_bytes`` of the source's Arrow tables), reading stops after the
+    batch that reaches it: the cursor is that batch's, so the next read goes on from there.
+    (Not one batch more is read to see whether the source is drained: a files connector takes
+    being resumed past a file's last batch as leave to archive it.) This bounds what a run
+    holds at once to one chunk.
     """
     frames: list[pd.DataFrame] = []
     issues: list[pd.DataFrame] = []
-    rows, cursor, count, drained = 0, None, 0, True
+    rows, size, cursor, count, drained = 0, 0, None, 0, True
     for batch in batches:
         mapped = map_batch(batch, feed, spec, department, batch_id, sparse)
         if len(mapped.issues):
             issues.append(mapped.issues.assign(row=mapped.issues["row"] + rows))
         frames.append(mapped.frame)
         rows += len(mapped.frame)
+        size += batch.table.nbytes + sum(len(e.raw or "") for e in batch.errors)
         cursor, count = batch.cursor, count + 1
-        if max_rows is not None and rows >= max_rows:
+        if (max_rows is not None and rows >= max_rows) or (
+                max_bytes is not None and size >= max_bytes):
             drained = False
             break
     return MappedRun(pd.concat(frames, ignore_index=True) if frames else None,
                      pd.concat(issues, ignore_index=True) if issues else None,
                      rows, cursor, count, drained)
-

@@ -99,7 +99,7 @@ def feeds_of(department: Department, datasets: list[str] | None = None) -> list[
 
 
 def open_connector(department: Department, source: LegacySystem, feed: Feed,
-                   settings: Settings) -> Connector:
+                   settings: Settings, *, exact: bool = False) -> Connector:
     """The connector for ``feed``, as its kind in ``connectors.registry`` builds it.
 
     A kind's archive folder defaults to ``<archive dir>/<department>/<source>``. Its path
@@ -112,10 +112,16 @@ def open_connector(department: Department, source: LegacySystem, feed: Feed,
     rejects a file whose header lacks a mapped column, the other files load) is told the
     columns the mapping reads; any other non-sparse source lacking one fails the feed in
     mapping.
+
+    ``exact``: resume exactly where the cursor points, without re-reading an ``overlap`` — the
+    next chunk of a run that is under way (the overlap is for rows committed late in the
+    source between runs; re-read on every chunk it could hold a whole chunk and never move on).
     """
     kind = connector_kind(source.kind)
     config = feed.connector_config
-    updates: dict[str, str] = {}
+    updates: dict[str, object] = {}
+    if exact and getattr(config, "overlap", None):
+        updates["overlap"] = 0
     if kind.archive and getattr(config, kind.archive) is None:
         updates[kind.archive] = str(settings.archive_dir / department.code / source.id)
     for name in kind.paths:
@@ -165,7 +171,11 @@ def _make_stage(settings: Settings, stage: Path) -> None:
 
 
 def _write(frame: pd.DataFrame, path: Path) -> str:
-    frame.to_parquet(path, index=False)
+    # Written once and read once by the next task: neither compressed nor dictionary-encoded
+    # (pyarrow tries a dictionary for every string column, the record JSON and the hashes
+    # included — the staging write was 12 % of a first load's profile).
+    frame.to_parquet(path, index=False, compression="none", use_dictionary=False,
+                     write_statistics=False)
     path.chmod(0o600)
     return str(path)
 
@@ -194,16 +204,50 @@ def _read_standard(path: str, dataset: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the three tasks
 
 
+@dataclass
+class OpenRead:
+    """A connector read kept open between the chunks of one in-process run (``run_feed``).
+
+    A file is parsed once, not once per chunk (resuming a file in the middle re-parses it up
+    to the cursor), and an API's pages are not fetched again. The read goes on only when the
+    warehouse's cursor is the one this read reached (``cursor``): the chunk before committed,
+    nothing else moved the feed. SQL reads are not kept: a server-side cursor left waiting
+    while a chunk loads may be cut by the server (``net_write_timeout``), and keyset
+    pagination resumes a table cheaply anyway.
+    """
+
+    batches: Iterator[Batch] | None = None
+    cursor: dict | None = None
+
+    def take(self, saved_cursor: dict | None) -> Iterator[Batch] | None:
+        """The open read if it goes on from ``saved_cursor``, else None (and forget it)."""
+        batches, self.batches = self.batches, None
+        if batches is not None and self.cursor == saved_cursor:
+            return batches
+        return None
+
+
+KEEPS_READ_OPEN = ("files", "http")
+
+
 @jsonlog.task
 def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             interval_start: str | None = None, interval_end: str | None = None,
             settings: Settings | None = None,
             on_rows: Callable[[int], None] | None = None,
-            on_batch: Callable[[str], None] | None = None) -> dict:
-    """Read the feed's new rows from its source, map them to the standard frame, stage them.
+            on_batch: Callable[[str], None] | None = None, continuing: bool = False,
+            reading: OpenRead | None = None) -> dict:
+    """Read the feed's next chunk of new rows, map them to the standard frame, stage them.
 
-    Resumes after the cursor committed with the feed's last loaded batch. Rows the source
-    could not parse are kept (as issues), so they are counted and quarantined downstream.
+    Resumes after the cursor committed with the feed's last loaded batch, and reads at most
+    one chunk (``settings.chunk_rows`` rows or ``chunk_bytes`` of source data, or the feed's
+    ``max_rows_per_run`` when smaller), so a first load of any size holds one chunk at a time:
+    ``more`` says the source may hold more, ``drain`` that the same run must go on (a chunk
+    bound, not a feed with its own cap per run: an Airflow run of such a feed loads one batch
+    of at most ``min(max_rows_per_run, chunk_rows)``). ``continuing``: a later chunk of a run
+    under way (resumed exactly, see ``open_connector``); ``reading`` carries a file or API
+    read from one chunk of an in-process run to the next (``OpenRead``). Rows the source could
+    not parse are kept (as issues), so they are counted and quarantined downstream.
     ``interval_start``/``interval_end`` (ISO timestamps) restrict a SQL feed with a cursor
     column to that period — a backfill of exactly that range, leaving the cursor as it was.
     File and API feeds have no period to select by (a drop folder holds what was sent): in a
@@ -231,18 +275,26 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
         on_rows, on_batch = told.read, told.batch
     if on_batch is not None:
         on_batch(batch_id)
-    connector = open_connector(department, source, feed, settings)
+    connector = open_connector(department, source, feed, settings, exact=continuing)
     # A period run reads its window from the start and leaves the feed's cursor as it was.
     period = (interval_start is not None or interval_end is not None) and _has_period(source, feed)
     if period:
         connector = _windowed(source, feed, interval_start, interval_end)
+    if source.kind == "sql":
+        connector = _fastest_sql(connector)
 
     # A period has no cursor to go on from: it is read whole.
     warnings: list[str] = []
-    batches = _noting(connector.read(None if period else saved_cursor), warnings, on_rows)
-    run = map_batches(batches, feed, spec, department,
-                      batch_id, max_rows=None if period else feed.max_rows_per_run,
-                      sparse=connector_kind(source.kind).sparse)
+    kept = reading.take(saved_cursor) if reading is not None and not period else None
+    read = kept if kept is not None else connector.read(None if period else saved_cursor)
+    batches = _noting(read, warnings, on_rows)
+    cap = feed.max_rows_per_run
+    max_rows = None if period else min(cap or settings.chunk_rows, settings.chunk_rows)
+    run = map_batches(batches, feed, spec, department, batch_id, max_rows=max_rows,
+                      sparse=connector_kind(source.kind).sparse,
+                      max_bytes=None if period else settings.chunk_bytes)
+    if reading is not None and not run.drained and source.kind in KEEPS_READ_OPEN:
+        reading.batches, reading.cursor = read, run.cursor
     for warning in warnings:
         _log.warning("%s/%s/%s: %s", key.department, key.source, key.dataset, warning)
     if run.frame is not None:
@@ -261,10 +313,20 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     _log.info("%s/%s/%s: extracted %d rows as batch %s", key.department, key.source,
               key.dataset, run.rows, batch_id)
     return {**key.as_dict(), "run_id": run_id, "batch_id": batch_id, "extracted": run.rows,
-            "cursor": cursor, "more": not run.drained, "warnings": warnings,
+            "cursor": cursor, "more": not run.drained,
+            "drain": not run.drained and cap is None, "warnings": warnings,
             "frame": _write(frame, stage / "frame.parquet"),
             "issues": _write(issue_frame, stage / "issues.parquet"),
             "extracted_at": datetime.now(UTC).isoformat()}
+
+
+def _fastest_sql(connector: Connector) -> Connector:
+    """A SQL source read through connectorx into Arrow where that gives the same values
+    (``connectors.sql_arrow.fastest``: MariaDB/MySQL and PostgreSQL); PyMySQL's row decoding
+    in Python was the largest cost of a first load (benchmarks/README.md)."""
+    from connectors.sql_arrow import fastest
+
+    return fastest(connector)
 
 
 def _noting(batches: Iterator[Batch], warnings: list[str],
@@ -420,7 +482,7 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
         "inserted": result.inserted, "updated": result.updated, "deleted": result.deleted,
         "unchanged": result.unchanged, "already_loaded": result.already_loaded,
         "threshold_breached": validated.get("threshold_breached"),
-        "more": bool(validated.get("more")),
+        "more": bool(validated.get("more")), "drain": bool(validated.get("drain")),
         "warnings": list(validated.get("warnings") or []),
     }
     _log.info("%s", accounting_line(accounting))
@@ -474,7 +536,7 @@ def _committed_accounting(settings: Settings, validated: dict) -> dict:
         "inserted": counts["inserted"], "updated": counts["updated"],
         "deleted": counts["deleted"], "unchanged": counts["unchanged"],
         "already_loaded": True, "threshold_breached": validated.get("threshold_breached"),
-        "more": bool(validated.get("more"))}
+        "more": bool(validated.get("more")), "drain": bool(validated.get("drain"))}
     _log.info("%s", accounting_line(accounting))
     return accounting
 
@@ -484,11 +546,14 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
              results: list[dict] | None = None,
              settings: Settings | None = None,
              on_rows: Callable[[int], None] | None = None,
-             on_batch: Callable[[str], None] | None = None) -> list[dict]:
+             on_batch: Callable[[str], None] | None = None,
+             continuing: bool = False) -> list[dict]:
     """Extract, validate and load one feed in this process until its source is drained.
 
-    One batch per pass: more than one only when the feed caps its rows per run. ``on_step``
-    hears each task ("extract", "validate", "load") with the pass number, for progress. Each
+    One batch per pass, one pass per chunk (``extract``): a first load of millions of rows is
+    many batches, each committed with its cursor, and the process holds one at a time. ``on_step``
+    hears each task ("extract", "validate", "load") with the pass number, for progress.
+    ``continuing``: this call goes on with a run under way (every pass resumes exactly). Each
     committed batch's accounting is appended to ``results`` as it commits, so a caller still
     has it when a later pass fails. ``settings`` (default: the environment's) name the
     warehouse and folders of every pass. ``on_rows`` hears each connector batch's rows and
@@ -496,15 +561,37 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
     """
     results = [] if results is None else results
     start = len(results)
+    reading = OpenRead()
     step = on_step or (lambda name, number: None)
     while len(results) == start or results[-1]["more"]:
         passes = len(results) - start
         step("extract", passes)
         extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
-                            settings=settings, on_rows=on_rows, on_batch=on_batch)
+                            settings=settings, on_rows=on_rows, on_batch=on_batch,
+                            continuing=continuing or passes > 0, reading=reading)
         step("validate", passes)
         validated = validate(extracted, settings=settings)
         step("load", passes)
         results.append(load(validated, raise_on_threshold=raise_on_threshold,
                             settings=settings))
+        _release_memory()
     return results
+
+
+def _release_memory() -> None:
+    """Hand the memory of a loaded chunk back before the next: collect cycles, return Arrow's
+    pooled buffers and glibc's free heap pages (freed but kept by malloc, an RSS that would
+    grow with the number of chunks)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    if name:
+        trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+        if trim is not None:
+            trim(0)

@@ -7,6 +7,8 @@
 | HUIJU_WAREHOUSE_URL | warehouse SQLAlchemy URL | embedded: var/warehouse/huiju.db |
 | HUIJU_STAGING_DIR | where tasks hand Parquet files to each other | var/staging |
 | HUIJU_ARCHIVE_DIR | raw copies of processed department files | var/archive |
+| HUIJU_CHUNK_ROWS | rows a run holds at once: each chunk is its own batch | 50000 |
+| HUIJU_CHUNK_BYTES | source bytes a run holds at once (a chunk ends at either bound) | 128 MiB |
 
 This is the one settings path: every command and task reads it. The home and the default
 warehouse are decided by ``warehouse.engine`` (``huiju_home``, ``warehouse_url``), which an
@@ -32,6 +34,10 @@ class Settings:
     warehouse_url: str
     staging_dir: Path
     archive_dir: Path
+    # A run reads, maps, validates and loads at most this much at once, each chunk committed
+    # as its own batch with its cursor; the run goes on until the source is drained.
+    chunk_rows: int = 50_000
+    chunk_bytes: int = 128 * 2**20
 
 
 def load_settings(*, url: str | None = None) -> Settings:
@@ -48,5 +54,21 @@ def load_settings(*, url: str | None = None) -> Settings:
         warehouse_url=warehouse_url(url),
         staging_dir=path("HUIJU_STAGING_DIR", "var/staging"),
         archive_dir=path("HUIJU_ARCHIVE_DIR", "var/archive"),
+        chunk_rows=_positive("HUIJU_CHUNK_ROWS", Settings.chunk_rows),
+        chunk_bytes=_positive("HUIJU_CHUNK_BYTES", Settings.chunk_bytes),
     )
+
+
+def _positive(variable: str, default: int) -> int:
+    """A whole number > 0 from the environment variable ``variable``, else ``default``."""
+    value = os.environ.get(variable)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"{variable} must be a whole number above 0, got {value!r}")
+    return number
 

@@ -129,9 +129,14 @@ def load_batch(engine: sa.Engine, request: LoadRequest) -> LoadResult:
         clock = _Clock()
         _land_raw(conn, request, now)
         clock.lap("raw")
+        appended = None
         if _is_first_load(conn, spec, request):
             # Nothing to merge with: copy straight into core (a department's backfill).
-            inserted, updated, deleted = _insert_first(conn, spec, request, now), 0, 0
+            appended = _insert_first(conn, spec, request, now)
+        elif _looks_new(conn, spec, request):
+            appended = _append_new(conn, spec, request, now)
+        if appended is not None:
+            inserted, updated, deleted = appended, 0, 0
             clean = core_table(spec)
             clock.lap("core_copy")
         else:
@@ -296,6 +301,60 @@ def _insert_first(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest,
     return len(frame)
 
 
+def _looks_new(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest) -> bool:
+    """Whether none of a sample of the batch's keys is in core (a later chunk of a first load).
+
+    Only a hint for trying :func:`_append_new`, which finds out for certain: an incremental
+    batch (changes of known records) answers no at once and goes to the merge.
+    """
+    if conn.dialect.name != "postgresql" or not len(request.rows):
+        return False
+    core = core_table(spec)
+    keys = list(spec.business_key)
+    rows = request.rows
+    sample = pd.concat([rows.head(50), rows.tail(50)])[keys].drop_duplicates()
+    found = conn.execute(sa.select(sa.literal(1)).where(
+        core.c.department_code == request.department_code,
+        sa.tuple_(*(core.c[k] for k in keys)).in_(
+            [tuple(None if pd.isna(v) else _plain(v) for v in row)
+             for row in sample.itertuples(index=False)])).limit(1)).first()
+    return found is None
+
+
+def _plain(value):
+    """A frame value as the database driver takes it (numpy scalars as Python values)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _append_new(conn: sa.Connection, spec: DataSetSpec, request: LoadRequest,
+                now: datetime) -> int | None:
+    """COPY a batch of records core does not hold straight into core, as a first load does.
+
+    A department's first load of millions of rows comes as many chunks (``huiju.pipeline``):
+    each after the first would otherwise be staged and merged against core for no record to
+    merge with. The COPY runs in a savepoint: when a key is already in core (a unique
+    violation) it is undone and None returned, and the batch is merged as usual.
+    """
+    rows = request.rows[request.rows["operation"] != "d"]
+    frame = _core_frame(spec, request, rows).assign(
+        first_loaded_at=now, updated_at=now, is_deleted=False)
+    savepoint = conn.begin_nested()
+    try:
+        bulk_insert(conn, core_table(spec), frame, pause="copy")
+    except (sa.exc.IntegrityError, _unique_violation()):
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return len(frame)
+
+
+def _unique_violation() -> type[Exception]:
+    """psycopg's unique-violation error (raised by a COPY, outside SQLAlchemy's wrapping)."""
+    from psycopg.errors import UniqueViolation
+
+    return UniqueViolation
+
+
 @contextmanager
 def _indexes_built_after(conn: sa.Connection, target: sa.Table) -> Iterator[None]:
     """On an empty PostgreSQL table, drop the key and indexes for the COPY, then rebuild them.
@@ -401,7 +460,9 @@ def _write_quarantine(conn: sa.Connection, clean: sa.Table, request: LoadRequest
             set_={c: insert.excluded[c] for c in moving}))
         stage.drop(conn)
 
-    passed_here = [clean.c.department_code == request.department_code]
+    # (core holds other batches' rows too: only this batch's count)
+    passed_here = [clean.c.department_code == request.department_code,
+                   clean.c.batch_id == request.batch_id]
     # Earlier failures of a record this batch saw again — loaded cleanly, or failing only
     # other rules now — are resolved by this batch.
     current = sa.select(quarantine.c.source_ref).where(

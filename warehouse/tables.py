@@ -121,6 +121,8 @@ def _add_dataset(metadata: sa.MetaData, spec: DataSetSpec) -> None:
         *_provenance_columns(history=False),
         sa.PrimaryKeyConstraint(*key, name=f"pk_{name}"),
         sa.Index(f"ix_{name}_source_ref", "source_ref"),
+        # the rows one batch wrote: its outbox messages, its quarantine resolution, provenance
+        sa.Index(f"ix_{name}_batch", "department_code", "batch_id"),
         schema=CORE,
         comment=f"{spec.zh} ({spec.en}): one current row per business key",
     )

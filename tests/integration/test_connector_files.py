@@ -61,6 +61,21 @@ def test_files_processed_once_and_archived_after_commit(tmp_path: Path) -> None:
     assert list(source.read(state)) == []
 
 
+def test_a_file_whose_last_batch_ended_a_read_is_archived_when_read_again(tmp_path: Path
+                                                                          ) -> None:
+    """A run that stopped right after a file's last batch (a chunk ended there) committed
+    that batch but never resumed the read: the next read archives the file it skips."""
+    drop = legacy.write_csv_drop(tmp_path / "drop")
+    source = _source(drop.path, tmp_path, batch_size=100)
+    first = next(source.read(None))          # the first file's only batch; never resumed
+    assert first.cursor["partial"] is None and not (tmp_path / "archive").exists()
+    state = json.loads(json.dumps(first.cursor))
+    rest = list(source.read(state))
+    assert rest and all(r not in b.refs for b in rest for r in first.refs)
+    archived = sorted(p.name.split("__", 1)[1] for p in (tmp_path / "archive").iterdir())
+    assert archived == sorted(drop.files)
+
+
 def test_xlsx_instruction_rows_multirow_header_floats_and_dates(tmp_path: Path) -> None:
     folder = legacy.DropFolder(tmp_path / "xlsx")
     folder.path.mkdir()

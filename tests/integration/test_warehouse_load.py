@@ -44,6 +44,29 @@ def penalty(ids, **kwargs) -> pd.DataFrame:
     return standard_frame("penalty", ids, **kwargs)
 
 
+def test_a_later_chunk_of_new_records_is_copied_straight_into_core(engine):
+    """A first load comes in chunks: a batch of records core does not hold is copied into core
+    (PostgreSQL; no staging and merge), and one that hides a known record among new ones is
+    merged after all, its update kept in history."""
+    load_batch(engine, load_request("penalty", penalty(range(10)), batch_id="2026010100001"))
+    new = load_batch(engine, load_request("penalty", penalty(range(300, 400)),
+                                          batch_id="2026010100002"))
+    assert (new.inserted, new.updated, new.unchanged) == (100, 0, 0)
+    postgres = engine.dialect.name == "postgresql"
+    assert ("core_copy" in new.seconds) is postgres and ("merge" in new.seconds) is not postgres
+
+    # new keys first and last, a known one (5, changed) in the middle
+    hidden = pd.concat([penalty(range(10, 110)), penalty([5], version=1, operation="u"),
+                        penalty(range(110, 210))], ignore_index=True)
+    mixed = load_batch(engine, load_request("penalty", hidden, batch_id="2026010100003"))
+    assert (mixed.inserted, mixed.updated, mixed.unchanged) == (200, 1, 0)
+    assert "merge" in mixed.seconds
+    assert count(engine, "core.penalty") == 310
+    assert rows_of(engine, "SELECT punish_action_code, closed_batch_id FROM core.penalty_history"
+                   ) == [("000000000005", "2026010100003")]
+    assert count(engine, "core.penalty", "batch_id = '2026010100002'") == 100
+
+
 def test_insert_update_delete_keeps_history(engine):
     first = load_batch(engine, load_request("penalty", penalty(range(10)),
                                             batch_id="2026010100001"))
