@@ -11,6 +11,8 @@ The department files say nothing of chunks: only the connectors' read size is ma
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from pipeline_support import (
     LegacyHome,
@@ -70,8 +72,10 @@ def test_a_first_load_streams_in_chunks_and_ends_as_one_run(built, monkeypatch, 
     archive = tmp_path / "chunked_archive"
     edits = {old: new}
     if name == "csv_drop":
-        edits["archive_dir: var/archive/lz_sjj"] = f"archive_dir: {archive}"
-    departments = write_departments(tmp_path / "departments", built.server.url,
+        # write_departments keeps the shipped folders relative to the copy's folder
+        to_var = os.path.relpath(built.home / "var", tmp_path / "departments")
+        edits[f"archive_dir: {to_var}/archive/lz_sjj"] = f"archive_dir: {archive}"
+    departments = write_departments(tmp_path / "departments", built.home, built.server.url,
                                     {department_file: edits})
     chunked_url = use_workspace(monkeypatch, built, tmp_path / "chunked",
                                 departments=departments)
@@ -122,7 +126,7 @@ def test_an_airflow_load_task_drains_the_source_chunk_by_chunk(built, monkeypatc
     from huiju.dag_factory import load_feed
 
     department_file, old, new, key = FEEDS["csv_drop"]
-    departments = write_departments(tmp_path / "departments", built.server.url,
+    departments = write_departments(tmp_path / "departments", built.home, built.server.url,
                                     {department_file: {old: new}})
     url = use_workspace(monkeypatch, built, tmp_path / "drained", departments=departments)
     monkeypatch.setenv("HUIJU_CHUNK_ROWS", str(CHUNK))
@@ -134,8 +138,8 @@ def test_an_airflow_load_task_drains_the_source_chunk_by_chunk(built, monkeypatc
     assert not accounting["continued"][-1]["more"]
     total = sum(b["extracted"] for b in batches)
 
-    capped = write_departments(tmp_path / "capped", built.server.url, {department_file: {
-        old: new + "\n        max_rows_per_run: 3"}})
+    capped_edit = {department_file: {old: new + "\n        max_rows_per_run: 3"}}
+    capped = write_departments(tmp_path / "capped", built.home, built.server.url, capped_edit)
     url = use_workspace(monkeypatch, built, tmp_path / "capped_run", departments=capped)
     extracted = pipeline.extract(key.department, key.source, key.dataset, run_id="dag")
     assert extracted["more"] and not extracted["drain"]
