@@ -227,13 +227,13 @@ def test_a_bad_stamp_is_quarantined_with_its_value_by_the_pipeline(monkeypatch, 
 
 
 @pytest.mark.parametrize("mode", ["incremental", "full"])
-def test_the_arrow_reader_resumes_between_every_pair_of_tied_rows(source_url: str,
-                                                                  mode: str) -> None:
+@pytest.mark.parametrize("server", ["mariadb", "postgres"])  # what the Arrow reader reads
+def test_the_arrow_reader_resumes_between_every_pair_of_tied_rows(
+        request: pytest.FixtureRequest, server: str, mode: str) -> None:
     """The connectorx reader keeps the same "seen" hashes: no tied row lost or repeated."""
-    if source_url.startswith("sqlite"):
-        pytest.skip("the Arrow reader reads MariaDB and PostgreSQL")
-    pytest.importorskip("connectorx")
     from connectors.sql_arrow import ArrowSqlSource
+
+    source_url = request.getfixturevalue("mariadb_url" if server == "mariadb" else "pg_url")
 
     _tied_view(source_url)
     expected = Counter((k, c) for k, _, c in TIED)
