@@ -386,16 +386,11 @@ class SqlSource:
                 try:
                     for (chunk, errors, cursor), is_last in lookahead(chunks):
                         yield self._batch(columns, chunk, errors, cursor(is_last), types)
-                except GeneratorExit:
-                    # The caller stopped early: drop the connection rather than drain the rest
-                    # of a server-side cursor (PyMySQL would read every remaining row).
-                    raw = getattr(result, "cursor", None)
-                    pending = getattr(raw, "_result", None)
-                    if pending is not None and hasattr(pending, "unbuffered_active"):
-                        # PyMySQL's SSCursor would read every remaining row on close.
-                        pending.unbuffered_active = False
-                        raw._result = None
-                    conn.invalidate()
+                except (GeneratorExit, sa.exc.DBAPIError):
+                    # The caller stopped early, or the server dropped the connection: abandon
+                    # the server-side cursor rather than drain it (or, connection gone, have
+                    # PyMySQL fail again with a traceback when it is collected).
+                    _abandon(result, conn)
                     raise
         except sa.exc.SQLAlchemyError as error:
             raise self._error("cannot read from", url, error) from None
@@ -669,3 +664,15 @@ def _to_array(values: Sequence[Any], kind: pa.DataType | None) -> pa.Array:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # the declared type does not fit the values: let the values decide
     return pa.array(list(values))
+
+
+def _abandon(result: sa.CursorResult, conn: sa.Connection) -> None:
+    """Drop a streaming result's connection without reading the rest of its rows."""
+    raw = getattr(result, "cursor", None)
+    pending = getattr(raw, "_result", None)
+    if pending is not None and hasattr(pending, "unbuffered_active"):
+        # PyMySQL's SSCursor would read every remaining row on close (and its result's
+        # __del__ would try again, printing a traceback, when the connection is gone).
+        pending.unbuffered_active = False
+        raw._result = None
+    conn.invalidate()
