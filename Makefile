@@ -26,10 +26,11 @@ demo: setup
 test: setup
 	$(RUN)/python -m pytest $(PYTEST_ARGS)
 
-# The fault and bad-input suites in full (>= 100 kill points, PostgreSQL restarted mid-load),
+# The fault and bad-input suites in full (>= 100 kill points, PostgreSQL restarted mid-load;
+# a suite may take longer than make test's 15-minute limit per test),
 # ending with the tally; `make test` runs a fast subset of the same suites.
 faults: setup
-	HUIJU_FAULTS_FULL=1 HUIJU_REQUIRE_SERVICES=1 $(RUN)/python -m pytest tests/faults -p no:cacheprovider
+	HUIJU_FAULTS_FULL=1 HUIJU_REQUIRE_SERVICES=1 $(RUN)/python -m pytest tests/faults -p no:cacheprovider --timeout 3600
 # One tier at a time: unit (no services, seconds), integration (PostgreSQL, MariaDB, files,
 # HTTP), airflow (real Airflow runs of the DAGs).
 test-unit: setup
