@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import itertools
 import os
 import tempfile
 import time
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stages", choices=["extract", "validate", "load"], default="load")
     parser.add_argument("--no-release", action="store_true",
                         help="skip pipeline._release_memory between chunks")
+    parser.add_argument("--release-between", action="store_true",
+                        help="also release memory between the stages of a chunk")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
@@ -98,26 +101,36 @@ def _run(args: argparse.Namespace) -> None:
     print(f"start: {rss_mib():.0f} MiB", flush=True)
     for number in range(chunks):
         started = time.perf_counter()
-        peaks = []
+        peaks: list[float] = []
+        times = [started]
         _reset_peak()
         extracted = pipeline.extract(key.department, key.source, key.dataset, run_id="mem",
                                      settings=settings, on_rows=lambda n: None,
                                      continuing=number > 0, reading=reading)
         peaks.append(rss_mib("VmHWM"))
+        times.append(time.perf_counter())
         if args.stages != "extract":
+            if args.release_between:
+                pipeline._release_memory()
             _reset_peak()
             validated = pipeline.validate(extracted, settings=settings)
             peaks.append(rss_mib("VmHWM"))
+            times.append(time.perf_counter())
             if args.stages == "load":
+                if args.release_between:
+                    pipeline._release_memory()
                 _reset_peak()
                 pipeline.load(validated, raise_on_threshold=False, settings=settings)
                 peaks.append(rss_mib("VmHWM"))
+                times.append(time.perf_counter())
         if not args.no_release:
             pipeline._release_memory()
         sizes.append(rss_mib())
         stage_peaks = "/".join(f"{peak:.0f}" for peak in peaks)
+        stage_times = "/".join(f"{b - a:.2f}" for a, b in itertools.pairwise(times))
         print(f"chunk {number + 1:3d}: {sizes[-1]:7.1f} MiB, peaks {stage_peaks} "
-              f"({time.perf_counter() - started:.2f} s, {extracted['extracted']} rows) "
+              f"({time.perf_counter() - started:.2f} s = {stage_times}, "
+              f"{extracted['extracted']} rows) "
               f"{heap_mib()}", flush=True)
     half = len(sizes) // 2
     if len(sizes) - half > 1:
