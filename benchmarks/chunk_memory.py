@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stages", choices=["extract", "validate", "load"], default="load")
     parser.add_argument("--no-release", action="store_true",
                         help="skip pipeline._release_memory between chunks")
-    parser.add_argument("--release-between", action="store_true",
-                        help="also release memory between the stages of a chunk")
+    parser.add_argument("--release-between", choices=["all", "trim"],
+                        help="also release memory between the stages of a chunk (trim: "
+                             "without collecting cycles)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
@@ -111,14 +112,14 @@ def _run(args: argparse.Namespace) -> None:
         times.append(time.perf_counter())
         if args.stages != "extract":
             if args.release_between:
-                pipeline._release_memory()
+                pipeline._release_memory(collect=args.release_between == "all")
             _reset_peak()
             validated = pipeline.validate(extracted, settings=settings)
             peaks.append(rss_mib("VmHWM"))
             times.append(time.perf_counter())
             if args.stages == "load":
                 if args.release_between:
-                    pipeline._release_memory()
+                    pipeline._release_memory(collect=args.release_between == "all")
                 _reset_peak()
                 pipeline.load(validated, raise_on_threshold=False, settings=settings)
                 peaks.append(rss_mib("VmHWM"))

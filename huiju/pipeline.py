@@ -572,8 +572,12 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
         extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
                             settings=settings, on_rows=on_rows, on_batch=on_batch,
                             continuing=continuing or passes > 0, reading=reading)
+        # what a stage freed is handed back before the next one reads its staged files: a
+        # chunk's peak is then one stage's working set, not that plus the last one's leavings
+        _release_memory()
         step("validate", passes)
         validated = validate(extracted, settings=settings)
+        _release_memory()
         step("load", passes)
         results.append(load(validated, raise_on_threshold=raise_on_threshold,
                             settings=settings))
@@ -610,17 +614,18 @@ def _fix_mmap_threshold() -> bool:
     return bool(mallopt is not None and mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
-def _release_memory() -> None:
+def _release_memory(collect: bool = True) -> None:
     """Hand the memory of a loaded chunk back before the next: collect cycles, return Arrow's
     pooled buffers and glibc's free heap pages (freed but kept by malloc, an RSS that would
-    grow with the number of chunks)."""
+    grow with the number of chunks). ``collect=False``: without the (slow) cycle collection."""
     import ctypes
     import ctypes.util
     import gc
 
     import pyarrow as pa
 
-    gc.collect()
+    if collect:
+        gc.collect()
     pa.default_memory_pool().release_unused()
     name = ctypes.util.find_library("c")
     if name:
