@@ -606,20 +606,24 @@ def _fix_mmap_threshold() -> bool:
     once, before the first chunk, is what ``MALLOC_MMAP_THRESHOLD_=131072`` in the
     environment does; a no-op off glibc. Returns whether it was set.
     """
+    mallopt = getattr(_libc(), "mallopt", None)
+    return bool(mallopt is not None and mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+
+
+@cache
+def _libc():
+    """The C library (looked up once: ``find_library`` reads the loader's cache), or None."""
     import ctypes
     import ctypes.util
 
     name = ctypes.util.find_library("c")
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
-    return bool(mallopt is not None and mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    return ctypes.CDLL(name) if name else None
 
 
 def _release_memory(collect: bool = True) -> None:
     """Hand the memory of a loaded chunk back before the next: collect cycles, return Arrow's
     pooled buffers and glibc's free heap pages (freed but kept by malloc, an RSS that would
     grow with the number of chunks). ``collect=False``: without the (slow) cycle collection."""
-    import ctypes
-    import ctypes.util
     import gc
 
     import pyarrow as pa
@@ -627,8 +631,6 @@ def _release_memory(collect: bool = True) -> None:
     if collect:
         gc.collect()
     pa.default_memory_pool().release_unused()
-    name = ctypes.util.find_library("c")
-    if name:
-        trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
-        if trim is not None:
-            trim(0)
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
