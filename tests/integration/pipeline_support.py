@@ -139,12 +139,16 @@ def point_huiju_at(monkeypatch: pytest.MonkeyPatch, url: str, settings: dict[str
     warehouse ``url``, migrated to the current schema unless ``migrate`` is False."""
     for name, value in {**settings, "HUIJU_WAREHOUSE_URL": url}.items():
         monkeypatch.setenv(name, str(value))
-    if migrate:
-        engine = create_warehouse_engine(url)
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
+    return migrated(url) if migrate else url
+
+
+def migrated(url: str) -> str:
+    """``url``, its warehouse upgraded to the current schema."""
+    engine = create_warehouse_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     return url
 
 

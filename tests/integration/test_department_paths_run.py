@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from pipeline_support import migrated
 
 from warehouse.engine import create_warehouse_engine
-from warehouse.migrate import upgrade
 
 HEADER = "编号,名称,法人\n"
 DEPARTMENT = """code: GS-PATHS
@@ -55,13 +55,7 @@ def _loaded(url: str) -> dict[str, tuple[str, str]]:
 def _warehouse(path: Path) -> str:
     """An embedded warehouse at ``path`` (its schemas are files beside it: a folder each)."""
     path.parent.mkdir(parents=True)
-    url = f"sqlite:///{path}"
-    engine = create_warehouse_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-    return url
+    return migrated(f"sqlite:///{path}")
 
 
 def test_one_department_file_loads_the_same_files_from_any_working_directory(tmp_path):
