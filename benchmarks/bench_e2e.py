@@ -236,6 +236,31 @@ def create_source(database: str, rows: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
+def widen_source(database: str, mib: int) -> None:
+    """Give one row (the middle one) a ``mib`` MiB 违法事实: the issue's single huge field.
+
+    The column becomes LONGTEXT and the server's ``max_allowed_packet`` is raised to carry
+    the row (MariaDB's default of 16 MiB would cut it), as a department holding such
+    fields must have it."""
+    engine = sa.create_engine(_mariadb_url(database), isolation_level="AUTOCOMMIT")
+    size = mib * 2**20
+    with engine.connect() as conn:
+        packet = conn.exec_driver_sql("SELECT @@GLOBAL.max_allowed_packet").scalar()
+        if packet < 4 * size:
+            conn.exec_driver_sql(f"SET GLOBAL max_allowed_packet = {4 * size}")
+    engine.dispose()
+    engine = sa.create_engine(_mariadb_url(database))  # a new session sees the new packet
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE `{TABLE}` MODIFY `违法事实` LONGTEXT")
+        count = conn.exec_driver_sql(f"SELECT COUNT(*) FROM `{TABLE}`").scalar()
+        middle = conn.exec_driver_sql(f"SELECT `{KEY}` FROM `{TABLE}` ORDER BY `{KEY}` "
+                                      f"LIMIT 1 OFFSET {count // 2}").scalar()
+        # 3 bytes per character in UTF-8: REPEAT of a CJK character, ``mib`` MiB in all
+        conn.exec_driver_sql(f"UPDATE `{TABLE}` SET `违法事实` = REPEAT('违', {size // 3}) "
+                             f"WHERE `{KEY}` = %s", (middle,))
+    engine.dispose()
+
+
 def change_source(database: str, fraction: float) -> int:
     """Change ``fraction`` of the source rows (a corrected result, a new update time)."""
     step = max(1, round(1 / fraction))
@@ -361,7 +386,7 @@ def measure(command: list[str], env: dict[str, str] | None = None,
 def _client_args(url: sa.URL, kind: str) -> list[str]:
     if kind == "mariadb":
         return ["-h", url.host or "127.0.0.1", "-P", str(url.port or 3306),
-                "-u", url.username or "root"]
+                "-u", url.username or "root", "--max-allowed-packet=1G"]
     return ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
             "-U", url.username or "postgres"]
 
@@ -609,7 +634,8 @@ def _row(label: str, rows: int, result: dict) -> str:
 
 
 def run(rows: int, rounds: int, variants: list[str], seed: int, changed: float,  # noqa: C901
-        keep: bool, profile: Path | None, profile_rate: int, json_out: Path | None) -> dict:
+        keep: bool, profile: Path | None, profile_rate: int, json_out: Path | None,
+        wide_mib: int = 0) -> dict:
     """Seed the source, run the variants interleaved, print figures and ratios."""
     tag = uuid.uuid4().hex[:8]
     source = f"huiju_e2e_{tag}_src"
@@ -619,6 +645,10 @@ def run(rows: int, rounds: int, variants: list[str], seed: int, changed: float, 
     seconds = create_source(source, rows, seed)
     faulty = sum(1 for i in range(1, rows + 1) if _faults(i) == "check")
     print(f"  {seconds:.1f} s; {faulty:,} rows with a bad check character", flush=True)
+    if wide_mib:
+        widen_source(source, wide_mib)
+        print(f"  one row's 违法事实 is now {wide_mib} MiB", flush=True)
+    report["wide_field_mib"] = wide_mib
     report["bad_in_source"] = faulty
     dests: list[str] = []
     try:
@@ -713,6 +743,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--changed", type=float, default=0.01,
                         help="fraction of source rows changed before Huiju's incremental run")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--wide-field", type=int, default=0, metavar="MIB",
+                        help="give one source row a 违法事实 of this many MiB")
     parser.add_argument("--profile", type=Path, help="also run huiju once under py-spy, "
                                                      "writing its profiles into this folder")
     parser.add_argument("--profile-rate", type=int, default=50, help="py-spy samples/s")
@@ -733,7 +765,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
     run(args.rows, args.rounds, variants, args.seed, args.changed, args.keep, args.profile,
-        args.profile_rate, args.json)
+        args.profile_rate, args.json, args.wide_field)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,14 @@ from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
 from schemas.model import DataSetSpec, FieldType
 from warehouse.engine import SHA256_HEX
-from warehouse.tables import DELIVERY, HISTORY_SUFFIX, core_table, history_table, table
+from warehouse.tables import (
+    DELIVERY,
+    HISTORY_SUFFIX,
+    OUTBOX_VERSION,
+    core_table,
+    history_table,
+    table,
+)
 
 # Business-key values are joined with a character no key value holds (dates, codes, names).
 RECORD_KEY_SEPARATOR = "\x1f"
@@ -205,7 +212,7 @@ def enqueue(conn: sa.Connection, spec: DataSetSpec, department_code: str, source
             ["platform", "resource", "dataset", "department_code", "source_id",
              "record_key", "batch_id", "record_id", "operation", "cause", "idempotency_key",
              "status", "enqueued_at", "attempts"], rows)
-        added += conn.execute(insert.on_conflict_do_nothing(index_elements=["idempotency_key"]),
+        added += conn.execute(insert.on_conflict_do_nothing(index_elements=list(OUTBOX_VERSION)),
                               execution_options=_ROWCOUNT).rowcount
     return added
 
@@ -244,7 +251,7 @@ def enqueue_expired(engine: sa.Engine, route: Route, as_of: date, now: datetime,
             ["platform", "resource", "dataset", "department_code", "source_id",
              "record_key", "batch_id", "record_id", "operation", "cause", "idempotency_key",
              "status", "enqueued_at", "attempts", "publicity_end"], rows)
-        return conn.execute(insert.on_conflict_do_nothing(index_elements=["idempotency_key"]),
+        return conn.execute(insert.on_conflict_do_nothing(index_elements=list(OUTBOX_VERSION)),
                             execution_options=_ROWCOUNT).rowcount
 
 

@@ -379,6 +379,9 @@ def _add_leads(metadata: sa.MetaData) -> None:
 
 
 MESSAGE_STATUSES = ("pending", "acknowledged", "rejected", "withheld")
+# What makes a message unique (what its idempotency key hashes): a record's messages first.
+OUTBOX_VERSION = ("platform", "resource", "department_code", "record_key", "dataset",
+                  "source_id", "batch_id", "cause")
 
 
 def _add_delivery(metadata: sa.MetaData) -> None:
@@ -415,9 +418,12 @@ def _add_delivery(metadata: sa.MetaData) -> None:
         sa.CheckConstraint("status IN ('pending', 'acknowledged', 'rejected', 'withheld')",
                            name="status"),
         sa.CheckConstraint("operation IN ('i', 'u', 'd')", name="operation"),
-        sa.UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+        # One message per version, route and cause: the parts its idempotency key hashes,
+        # as columns. A unique index on the hash itself was a second index taking every
+        # enqueued row at a random place (the hash spreads them), the costliest part of a
+        # first load's outbox; this one also serves a record's messages in order.
+        sa.UniqueConstraint(*OUTBOX_VERSION, name="uq_outbox_version"),
         sa.Index("ix_outbox_pending", "platform", "status", "message_id"),
-        sa.Index("ix_outbox_record", "platform", "resource", "department_code", "record_key"),
         sa.Index("ix_outbox_batch", "department_code", "source_id", "dataset", "batch_id"),
         schema=DELIVERY,
         comment="one message per platform resource per core version due to it",
