@@ -630,6 +630,10 @@ def _release_memory(collect: bool = True) -> None:
 
     if collect:
         gc.collect()
+        # What survives the first collection (modules, GX's registries, caches: about a
+        # million objects) lives as long as the process: frozen, later collections skip it.
+        # Walking it made each collection 0.2 s, 3 per chunk.
+        gc.freeze()
     pa.default_memory_pool().release_unused()
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:

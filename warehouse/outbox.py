@@ -212,8 +212,11 @@ def enqueue(conn: sa.Connection, spec: DataSetSpec, department_code: str, source
             ["platform", "resource", "dataset", "department_code", "source_id",
              "record_key", "batch_id", "record_id", "operation", "cause", "idempotency_key",
              "status", "enqueued_at", "attempts"], rows)
-        added += conn.execute(insert.on_conflict_do_nothing(index_elements=list(OUTBOX_VERSION)),
-                              execution_options=_ROWCOUNT).rowcount
+        # No ON CONFLICT: a batch's messages are only ever added here, in the transaction that
+        # loads it once (``load_batch`` returns early for a batch loaded before), so none can
+        # exist yet — and one that did would be a bug to fail on, not to skip. PostgreSQL's
+        # speculative insertion for ON CONFLICT cost about 30 % of the enqueue.
+        added += conn.execute(insert, execution_options=_ROWCOUNT).rowcount
     return added
 
 
