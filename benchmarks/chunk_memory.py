@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also release memory between the stages of a chunk (trim: "
                              "without collecting cycles)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--wide-field", type=int, default=0, metavar="MIB",
+                        help="give one source row a 违法事实 of this many MiB")
     args = parser.parse_args(argv)
 
     from benchmarks import bench_e2e as e2e
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     tag = uuid.uuid4().hex[:8]
     source, dest_name = f"huiju_mem_src_{tag}", f"huiju_mem_{tag}"
     e2e.create_source(source, args.rows, args.seed)
+    if args.wide_field:
+        e2e.widen_source(source, args.wide_field)
     dest = e2e.create_pg(dest_name)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -21,7 +21,10 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from connectors.base import Batch
 from connectors.base import Source as Connector
@@ -180,6 +183,13 @@ def _write(frame: pd.DataFrame, path: Path) -> str:
     return str(path)
 
 
+def _records(path: str, rows: np.ndarray) -> list[str]:
+    """The canonical JSON of the staged frame's rows ``rows`` (positions), read alone."""
+    if not len(rows):
+        return []
+    return pq.read_table(path, columns=[RECORD]).column(RECORD).take(pa.array(rows)).to_pylist()
+
+
 def _remove_stage(settings: Settings, stage: Path) -> None:
     """Remove a committed batch's staged files, and the run's folders left empty."""
     shutil.rmtree(stage, ignore_errors=True)
@@ -192,9 +202,11 @@ def _remove_stage(settings: Settings, stage: Path) -> None:
             break
 
 
-def _read_standard(path: str, dataset: str) -> pd.DataFrame:
-    """A standard frame back from Parquet, with the dtypes mapping gave it."""
-    frame = pd.read_parquet(path)
+def _read_standard(path: str, dataset: str, without: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A standard frame back from Parquet, with the dtypes mapping gave it (``without``
+    the columns named)."""
+    columns = [c for c in pq.read_schema(path).names if c not in without] if without else None
+    frame = pd.read_parquet(path, columns=columns)
     for field in all_fields(dataset_spec(dataset)):
         if field.name in frame.columns:
             frame[field.name] = frame[field.name].astype(frame_dtype(field))
@@ -391,7 +403,10 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     department = find_department(extracted["department"], settings)
     name = extracted["dataset"]
     _tell_shown(extracted, "validate")
-    frame = _read_standard(extracted["frame"], name)
+    # Without the rows' canonical JSON (the widest column: the load lands it from the frame
+    # file): validation does not read it, and the passed rows staged for the load need not
+    # carry a copy. The quarantine takes it for its rows only, below.
+    frame = _read_standard(extracted["frame"], name, without=(RECORD,))
     issues = pd.read_parquet(extracted["issues"])
     outcome = validate_frame(frame, dataset_spec(name), issues if len(issues) else None,
                              validation_thresholds(department, name))
@@ -402,7 +417,7 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     stage = Path(extracted["frame"]).parent
     quarantine = outcome.quarantine.copy()
     rows = quarantine["row"].to_numpy(dtype="int64")
-    quarantine[RECORD] = frame[RECORD].to_numpy()[rows] if len(rows) else []
+    quarantine[RECORD] = _records(extracted["frame"], rows)
     quarantine["record_id"] = frame["record_id"].to_numpy()[rows] if len(rows) else []
     result = {**extracted, **{k: int(v) for k, v in outcome.counts.items()},
               "passed_rows": _write(outcome.passed, stage / "passed.parquet"),

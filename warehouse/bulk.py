@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pgpq import ArrowToPostgresBinaryEncoder
 from psycopg.copy import QueuedLibpqWriter
 
-COPY_CHUNK_ROWS = 50_000
+COPY_CHUNK_ROWS = 5_000
 
 # Crash-safety tests make a loading process stop at a named point (and then kill it):
 # HUIJU_WAREHOUSE_PAUSE_AT=copy|merge|outbox (the delivery task: deliver-sent|deliver-answered),
