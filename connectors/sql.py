@@ -263,7 +263,10 @@ class SqlSource:
         sub = sa.text(cfg.query).columns(*[sa.column(n) for n in key_names]).subquery("src")
         return sub, sub.c
 
-    def _statement(self, state: dict | None, text_cursor: bool) -> sa.Select:
+    def _statement(self, state: dict | None, text_cursor: bool,
+                   exact: bool = False) -> sa.Select:
+        """The read after ``state`` in order; ``exact``: resumed exactly, without ``overlap``
+        (a later page of one read)."""
         cfg = self.config
         source, cols = self._from()
         stmt = sa.select(sa.literal_column("*")).select_from(source)
@@ -288,7 +291,7 @@ class SqlSource:
                 stmt = stmt.where(cursor < end)
         if state and state.get("cursor") is not None:
             last = _decode_value(state["cursor"])
-            if cfg.overlap:
+            if cfg.overlap and not exact:
                 stmt = stmt.where(cursor >= _minus_overlap(last, cfg.overlap))
             else:
                 # Inclusive: rows tied with the last one delivered are read again and those

@@ -228,12 +228,16 @@ def test_a_bad_stamp_is_quarantined_with_its_value_by_the_pipeline(monkeypatch, 
 
 @pytest.mark.parametrize("mode", ["incremental", "full"])
 @pytest.mark.parametrize("server", ["mariadb", "postgres"])  # what the Arrow reader reads
+@pytest.mark.parametrize("page", [1, 2, 3, 5, 100_000])
 def test_the_arrow_reader_resumes_between_every_pair_of_tied_rows(
-        request: pytest.FixtureRequest, server: str, mode: str) -> None:
-    """The connectorx reader keeps the same "seen" hashes: no tied row lost or repeated."""
+        request: pytest.FixtureRequest, monkeypatch, server: str, mode: str, page: int) -> None:
+    """The connectorx reader keeps the same "seen" hashes: no tied row lost or repeated —
+    between the chunks of a run, and between the pages (queries) of one read too."""
+    from connectors import sql_arrow
     from connectors.sql_arrow import ArrowSqlSource
 
     source_url = request.getfixturevalue("mariadb_url" if server == "mariadb" else "pg_url")
+    monkeypatch.setattr(sql_arrow, "PAGE_ROWS", page)
 
     _tied_view(source_url)
     expected = Counter((k, c) for k, _, c in TIED)
