@@ -412,8 +412,9 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
                              validation_thresholds(department, name))
     _, feed = find_feed(department, extracted["source"], name)
     if feed.version_column:
-        _supersede_stale(outcome, feed.version_column, dataset_spec(name),
-                         extracted["department"], settings)
+        _supersede_stale(outcome, _records(extracted["frame"], outcome.passed.index.to_numpy()),
+                         feed.version_column, dataset_spec(name), extracted["department"],
+                         settings)
     stage = Path(extracted["frame"]).parent
     quarantine = outcome.quarantine.copy()
     rows = quarantine["row"].to_numpy(dtype="int64")
@@ -428,13 +429,14 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     return result
 
 
-def _supersede_stale(outcome, column: str, spec, department_code: str,
+def _supersede_stale(outcome, records: list[str], column: str, spec, department_code: str,
                      settings: Settings) -> None:
-    """Passed rows older than the version the warehouse holds become superseded (by it)."""
+    """Passed rows older than the version the warehouse holds become superseded (by it);
+    ``records``: the passed rows' canonical JSON, which holds their legacy version."""
     engine = create_warehouse_engine(settings.warehouse_url)
     try:
         with engine.connect() as conn:
-            stale = stale_rows(conn, outcome.passed, spec, department_code, column)
+            stale = stale_rows(conn, outcome.passed, records, spec, department_code, column)
     finally:
         engine.dispose()
     if not len(stale):

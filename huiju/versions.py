@@ -18,7 +18,7 @@ declared); a value that is neither sorts as the oldest.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -84,9 +84,13 @@ def _show(key: float) -> str:
     return "(none)" if key == -np.inf else f"{key:g}"
 
 
-def stale_rows(conn: sa.Connection, passed: pd.DataFrame, spec: DataSetSpec, department: str,
-               column: str, timezone: str = LEGACY_TIMEZONE) -> np.ndarray:
-    """Positions of ``passed`` rows older than the version the warehouse holds for their key."""
+def stale_rows(conn: sa.Connection, passed: pd.DataFrame, records: Sequence[str],
+               spec: DataSetSpec, department: str, column: str,
+               timezone: str = LEGACY_TIMEZONE) -> np.ndarray:
+    """Positions of ``passed`` rows older than the version the warehouse holds for their key.
+
+    ``records``: each passed row's canonical JSON (its legacy ``column`` is read from it), in
+    the order of ``passed``."""
     if not len(passed):
         return np.zeros(0, dtype=np.int64)
     core = core_table(spec)
@@ -116,7 +120,7 @@ def stale_rows(conn: sa.Connection, passed: pd.DataFrame, spec: DataSetSpec, dep
                   if (ref, digest) in by_ref}
         for position, text in landing.records(conn, wanted).items():
             stored[wanted[position]] = _raw_values([text], column)[0]
-    incoming = version_keys(_raw_values(passed["record"], column), timezone)
+    incoming = version_keys(_raw_values(records, column), timezone)
     stale = []
     for position, key in enumerate(passed[business].itertuples(index=False, name=None)):
         if key in stored:
