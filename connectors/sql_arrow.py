@@ -145,9 +145,10 @@ class ArrowSqlSource:
         page that held only such rows (more tied on one key than a page) is read again, twice
         as large.
         """
+        rows, config = self._rows, self.config
         kinds = [(name, kind) for name, _, kind in plan]
-        rows, config, exact = self._rows, self.config, False  # exact: a later page
-        limit = PAGE_ROWS
+        protocol = "text" if url.get_backend_name() != "postgresql" else "cursor"
+        exact, limit = False, PAGE_ROWS   # exact: a later page, resumed without the overlap
         while True:
             try:
                 select = rows._statement(state, text_cursor=False, exact=exact).with_only_columns(
@@ -156,7 +157,6 @@ class ArrowSqlSource:
                     dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
             except sa.exc.SQLAlchemyError as error:
                 raise rows._error("cannot read from", url, error) from None
-            protocol = "text" if url.get_backend_name() != "postgresql" else "cursor"
             try:
                 reader = connectorx.read_sql(_cx_url(url), sql, return_type="arrow_stream",
                                              protocol=protocol, batch_size=config.batch_size)
@@ -177,20 +177,23 @@ class ArrowSqlSource:
             if last is None:   # a whole page of tied rows delivered before: a larger page
                 limit *= 2
                 continue
-            after = self._after_page(last, ties.tail_hashes)
+            after = self._after(last, ties.tail_hashes)
             if after == state:   # a page must move the read on; never loop on one
                 raise ConnectorError(f"{config.ref_name}: the read did not move past "
                                      f"{after.get('cursor', after.get('after_pk'))}")
             state, exact, limit = after, True, PAGE_ROWS
 
-    def _after_page(self, table: pa.Table, seen: list[str]) -> dict:
-        """The state of a read resumed after ``table``'s last row, ties included (``seen``)."""
+    def _after(self, table: pa.Table, seen: list[str], keep_seen: bool = True) -> dict:
+        """The state of a read resumed after ``table``'s last row: its order key and the
+        hashes of the rows delivered with that key (``seen``, unless ``keep_seen`` is False:
+        a read with an ``overlap`` re-reads a window instead)."""
         cfg, last = self.config, table.num_rows - 1
         pk = [_encode_value(table.column(n)[last].as_py()) for n in cfg.primary_key]
-        if cfg.mode == "full":
-            return {"after_pk": pk, "seen": list(seen)}
-        return {"cursor": _encode_value(table.column(cfg.cursor_column)[last].as_py()),
-                "pk": pk, "seen": list(seen)}
+        state = {"after_pk": pk} if cfg.mode == "full" else {
+            "cursor": _encode_value(table.column(cfg.cursor_column)[last].as_py()), "pk": pk}
+        if keep_seen:
+            state["seen"] = list(seen)
+        return state
 
     # -- reading plan ---------------------------------------------------------------------
     def _plan(self, engine: sa.Engine, stmt: sa.Select,
@@ -252,18 +255,8 @@ class ArrowSqlSource:
         refs = [f"{cfg.ref_name}#" + ",".join(f"{n}={v}" for n, v in zip(cfg.primary_key, key,
                                                                           strict=True))
                 for key in zip(*keys, strict=True)]
-        last = table.num_rows - 1
-        cursor: dict | None
-        if last < 0:
-            cursor = None
-        elif cfg.mode == "full":
-            cursor = None if is_last else {
-                "after_pk": [_encode_value(values[last]) for values in keys], "seen": seen}
-        else:
-            cursor = {"cursor": _encode_value(table.column(cfg.cursor_column)[last].as_py()),
-                      "pk": [_encode_value(values[last]) for values in keys]}
-            if not cfg.overlap:
-                cursor["seen"] = seen
+        cursor = None if not table.num_rows or (cfg.mode == "full" and is_last) else \
+            self._after(table, seen, keep_seen=cfg.mode == "full" or not cfg.overlap)
         return Batch(table=table, refs=refs, cursor=cursor)
 
 
