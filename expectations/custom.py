@@ -34,8 +34,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
     ColumnMapExpectation,
@@ -49,82 +47,20 @@ from great_expectations.expectations.metrics.map_metric_provider import (
 )
 
 from expectations._gx import gx  # noqa: F401  (imports GX quietly before its submodules)
+from expectations.checks import (  # noqa: F401  (the predicates, re-exported)
+    condition_mask,
+    dates_in_order,
+    list_bad_items,
+    list_counts,
+    list_items_in_set,
+    present_mask,
+    present_when,
+    rule_codes,
+    rule_when,
+    split_items,
+    table_codes,
+)
 from schemas.model import LIST_SEPARATOR
-
-# --------------------------------------------------------------------------- helpers
-
-
-def present_mask(values: pd.Series) -> np.ndarray:
-    """True where a value is present: not null and, for text, not empty or blank."""
-    mask = values.notna().to_numpy(dtype=bool)
-    if pd.api.types.is_string_dtype(values.dtype) and mask.any():
-        text = _arrow_text(values)
-        blank = pc.or_(pc.equal(pc.utf8_length(text), 0), pc.utf8_is_space(text))
-        mask = mask & ~pc.fill_null(blank, False).to_numpy(zero_copy_only=False)
-    return mask
-
-
-def _arrow_text(values: pd.Series) -> pa.Array:
-    array = pa.array(values.astype("str").array, from_pandas=True) \
-        if not hasattr(values.array, "_pa_array") else values.array._pa_array
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array.cast(pa.large_string())
-
-
-def split_items(values: pd.Series, separator: str = LIST_SEPARATOR) -> tuple[pa.Array, np.ndarray]:
-    """The trimmed, non-empty elements of list values and, for each, its row position."""
-    lists = pc.split_pattern(_arrow_text(values), pattern=separator)
-    parents = pc.list_parent_indices(lists).to_numpy()
-    items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
-    keep = pc.fill_null(pc.not_equal(items, ""), False)
-    return items.filter(keep), parents[keep.to_numpy(zero_copy_only=False)]
-
-
-def list_bad_items(values: pd.Series, value_set, separator: str = LIST_SEPARATOR) -> np.ndarray:
-    """Row positions whose list value holds an element outside ``value_set``."""
-    items, parents = split_items(values, separator)
-    inside = pc.is_in(items, value_set=pa.array(sorted(value_set), pa.large_string()))
-    outside = ~inside.to_numpy(zero_copy_only=False)
-    return np.unique(parents[outside])
-
-
-def list_counts(values: pd.Series, separator: str = LIST_SEPARATOR) -> np.ndarray:
-    """Number of non-empty elements of each list value (0 for null)."""
-    _, parents = split_items(values, separator)
-    return np.bincount(parents, minlength=len(values))
-
-
-def condition_mask(frame: pd.DataFrame, column: str, when_in=None, when_contains=None,
-                   when_present=None, separator: str = LIST_SEPARATOR) -> np.ndarray:
-    """Rows where the condition on ``column`` holds (never on a missing value, unless asked)."""
-    values = frame[column]
-    if when_in is not None:
-        return values.isin(list(when_in)).to_numpy(dtype=bool, na_value=False)
-    if when_contains is not None:
-        items, parents = split_items(values, separator)
-        hit = pc.fill_null(pc.equal(items, when_contains), False).to_numpy(zero_copy_only=False)
-        mask = np.zeros(len(values), dtype=bool)
-        mask[parents[hit]] = True
-        return mask
-    if when_present is not None:
-        present = present_mask(values)
-        return present if when_present else ~present
-    raise ValueError("a condition needs when_in, when_contains or when_present")
-
-
-def table_codes(name: str) -> list[str]:
-    """The codes of the national or local code table ``name``, sorted."""
-    from schemas.code_tables import code_table
-
-    return sorted(code_table(name).codes)
-
-
-def rule_codes(rule: str, values: pd.Series) -> np.ndarray:
-    """Reason codes of ``schemas.rules.RULES[rule]`` for ``values`` (0 = valid)."""
-    from schemas.rules import RULES
-
-    return np.asarray(RULES[rule].check(values), dtype=np.int8)
 
 
 def _series(mask: np.ndarray, like: pd.Series | pd.DataFrame) -> pd.Series:
@@ -176,10 +112,7 @@ class ColumnListItemsInSet(ColumnMapMetricProvider):
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column, value_set=None, code_table=None, separator=LIST_SEPARATOR,
                 **kwargs):
-        codes = value_set if value_set is not None else table_codes(code_table)
-        ok = np.ones(len(column), dtype=bool)
-        ok[list_bad_items(column, codes, separator)] = False
-        return _series(ok, column)
+        return _series(list_items_in_set(column, value_set, code_table, separator), column)
 
 
 class ColumnListMinItems(ColumnMapMetricProvider):
@@ -246,12 +179,8 @@ class MulticolumnPresentWhen(MulticolumnMapMetricProvider):
     @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list, when_column, when_in=None, when_contains=None,
                 when_present=None, **kwargs):
-        applies = condition_mask(column_list, when_column, when_in, when_contains, when_present)
-        ok = np.ones(len(column_list), dtype=bool)
-        for name in column_list.columns:
-            if name != when_column:
-                ok &= present_mask(column_list[name])
-        return _series(ok | ~applies, column_list)
+        return _series(present_when(column_list, when_column, when_in, when_contains,
+                                    when_present), column_list)
 
 
 class ColumnValuesPassRuleWhen(MulticolumnMapMetricProvider):
@@ -264,29 +193,8 @@ class ColumnValuesPassRuleWhen(MulticolumnMapMetricProvider):
     @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list, rule, when_column, when_in=None, when_contains=None,
                 when_present=None, **kwargs):
-        applies = condition_mask(column_list, when_column, when_in, when_contains, when_present)
-        target = next(name for name in column_list.columns if name != when_column)
-        ok = np.ones(len(column_list), dtype=bool)
-        rows = np.flatnonzero(applies)
-        if len(rows):
-            ok[rows] = rule_codes(rule, column_list[target].iloc[rows]) == 0
-        return _series(ok, column_list)
-
-
-def dates_in_order(frame: pd.DataFrame) -> np.ndarray:
-    """True where the present dates of ``frame``'s columns, left to right, never decrease."""
-    ok = np.ones(len(frame), dtype=bool)
-    latest: np.ndarray | None = None
-    for name in frame.columns:
-        stamps = frame[name].to_numpy(dtype="datetime64[s]").view(np.int64)
-        present = frame[name].notna().to_numpy(dtype=bool)
-        # NaT views as the smallest int64, so a running maximum skips missing dates.
-        if latest is not None:
-            ok &= ~(present & (stamps < latest))
-            latest = np.maximum(latest, stamps)
-        else:
-            latest = stamps.copy()
-    return ok
+        return _series(rule_when(column_list, rule, when_column, when_in, when_contains,
+                                 when_present), column_list)
 
 
 # --------------------------------------------------------------------------- expectations

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expectations.custom import list_counts, present_mask, rule_codes
+from expectations.checks import list_counts, present_mask, rule_codes
 from schemas.code_tables import code_table
 from schemas.model import LIST_SEPARATOR, DataSetSpec, Normalise
 from schemas.rules.spreadsheet import identifier_damage

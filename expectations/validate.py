@@ -1,8 +1,7 @@
-"""Validate a standard frame with its data set's GX suite and split it row by row.
+"""Validate a standard frame with its data set's suite and split it row by row.
 
-``validate_frame(frame, spec)`` runs the suite generated from ``spec`` through Great Expectations
-(the engine of record: every failure below comes from a GX result's
-``unexpected_index_list``) and returns an :class:`Outcome`:
+``validate_frame(frame, spec)`` runs the suite generated from ``spec`` (``expectations.suites``:
+Great Expectations expectations, the definition of record) and returns an :class:`Outcome`:
 
 - ``passed``: the frame's rows that break no rule and are the latest for their business key;
 - ``quarantine``: one row per failure — ``row`` (position in the frame, i.e. extraction
@@ -12,26 +11,33 @@
   with ``superseded_by`` (the winning row's position). A row that fails a rule is
   quarantined, never counted as superseded.
 
+Two engines evaluate a suite and list the same failing rows (``ENGINES``):
+
+- ``vectorised`` (the default): each expectation as the vectorised check behind it
+  (``expectations.checks``), with GX's row selection, without importing GX;
+- ``gx``: through Great Expectations itself (``HUIJU_VALIDATION_ENGINE=gx``), every failure
+  from a GX result's ``unexpected_index_list``. A large batch runs as several small GX
+  validations, one per group of columns that expectations read, each on a frame of just
+  those columns (GX copies the batch frame for every metric that filters rows); a small
+  batch (under ``WHOLE_FRAME_MAX_CELLS``) runs as one. ``expectations._gx.huiju_run``
+  switches off two fixed GX costs while Huiju validates.
+
+The tests run every data set's suite through both engines on frames with every kind of
+defect and require the same rows per rule; the first load's profile is why the default is not
+GX (benchmarks/README.md).
+
 Accounting holds for every batch by construction: extracted = passed + quarantined (distinct
 rows) + superseded, because each row position is marked failed, else superseded, else passed —
-exactly once. A mapping issue naming a row outside the frame raises ``AccountingError``; GX
-reports positions of the frame's own RangeIndex. The warehouse checks the same sum again
+exactly once. A mapping issue naming a row outside the frame raises ``AccountingError``; both
+engines report positions of the frame's own RangeIndex. The warehouse checks the same sum again
 before it writes anything (``warehouse.load.check_accounting``). ``Thresholds`` (per
 department and data set) set ``Outcome.threshold_breached``; the caller fails the run visibly
 with ``outcome.raise_for_threshold()`` after keeping what was quarantined.
-
-Speed: a large batch runs as several small GX validations, one per group of columns that
-expectations read (a column and its rules; the columns of a cross-field check), each on a
-frame of just those columns: GX copies the whole batch frame for every metric that filters
-rows, so a narrow frame keeps that cost proportional to what each rule reads. A small batch
-(under ``WHOLE_FRAME_MAX_CELLS``) runs as one validation. ``expectations._gx.huiju_run``
-switches off two fixed GX costs while Huiju validates (see there). On 1,000,000 penalty
-rows this is about 10x the throughput of one plain GX validation of the same suite
-(``benchmarks/bench_validate.py``).
 """
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,16 +45,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expectations import custom  # noqa: F401  (registers Huiju's expectations with GX)
-from expectations._gx import batch_definition, gx, huiju_run
+from expectations.checks import unexpected_rows
 from expectations.messages import render
 from expectations.suites import SUPERSEDE, suite_dict
 from schemas.catalog import all_fields
 from schemas.frames import QUARANTINE_COLUMNS, ROW_PROVENANCE, AccountingError
 from schemas.model import CHECK_FAMILIES, DataSetSpec
 
-__all__ = ["QUARANTINE_COLUMNS", "AccountingError", "Outcome", "ThresholdBreached",
+__all__ = ["ENGINES", "QUARANTINE_COLUMNS", "AccountingError", "Outcome", "ThresholdBreached",
            "Thresholds", "ValidationEngineError", "run_suite", "validate_frame"]
+
+ENGINES = ("vectorised", "gx")
+ENGINE_ENV = "HUIJU_VALIDATION_ENGINE"
+if os.environ.get(ENGINE_ENV) == "gx":
+    # GX patches logging on import, as Airflow does: a process that validates through GX
+    # imports it here, before Airflow (see expectations._gx).
+    from expectations import custom  # noqa: F401
 
 # COMPLETE for the full unexpected_index_list; GX's value lists, value counts and the
 # pandas "index query" string are not needed (messages are rendered from the frame).
@@ -148,12 +160,36 @@ def _suite_groups(spec: DataSetSpec, rows: int) -> list[tuple[tuple[str, ...], l
     return list(groups.items())
 
 
-def run_suite(frame: pd.DataFrame, spec: DataSetSpec) -> list[tuple[dict, np.ndarray]]:
-    """Run the data set's suite through GX: ``(meta, failing row positions)`` per expectation.
+def run_suite(frame: pd.DataFrame, spec: DataSetSpec,
+              engine: str = "vectorised") -> list[tuple[dict, np.ndarray]]:
+    """Run the data set's suite: ``(meta, failing row positions)`` per expectation.
 
-    ``frame`` must have a default RangeIndex (positions). Raises ``ValidationEngineError``
-    when GX could not evaluate an expectation: a rule that did not run must not pass rows.
+    ``frame`` must have a default RangeIndex (positions). ``engine``: one of ``ENGINES``.
+    Raises ``ValidationEngineError`` when an expectation could not be evaluated: a rule that
+    did not run must not pass rows.
     """
+    if engine == "gx":
+        return _run_gx(frame, spec)
+    if engine != "vectorised":
+        raise ValueError(f"unknown validation engine {engine!r} (one of {', '.join(ENGINES)})")
+    found: list[tuple[dict, np.ndarray]] = []
+    for expectation in suite_dict(spec)["expectations"]:
+        meta = expectation["meta"]
+        try:
+            rows = unexpected_rows(expectation, frame)
+        except Exception as error:
+            raise ValidationEngineError(
+                f"{meta['rule_id']}: could not evaluate {expectation['type']}: "
+                f"{type(error).__name__}: {error}") from error
+        found.append((meta, rows))
+    return found
+
+
+def _run_gx(frame: pd.DataFrame, spec: DataSetSpec) -> list[tuple[dict, np.ndarray]]:
+    """The suite through GX, one validation per group of columns (``_suite_groups``)."""
+    from expectations import custom  # noqa: F401  (registers Huiju's expectations with GX)
+    from expectations._gx import batch_definition, gx, huiju_run
+
     definition = batch_definition()
     found: list[tuple[dict, np.ndarray]] = []
     with huiju_run():
@@ -196,12 +232,13 @@ def _raised(info: dict | None) -> str | None:
 
 
 def validate_frame(frame: pd.DataFrame, spec: DataSetSpec, issues: pd.DataFrame | None = None,
-             thresholds: Thresholds | None = None) -> Outcome:
+                   thresholds: Thresholds | None = None, engine: str = "vectorised") -> Outcome:
     """Validate ``frame`` (a standard frame of ``spec``) and split it into an ``Outcome``.
 
     ``issues``: failures the mapping already found (values it could not convert), with at
     least ``row`` (position in ``frame``), ``rule_id``, ``field``, ``message_zh``,
     ``message_en`` and ``raw_value``; they are quarantined like any other failure.
+    ``engine``: which evaluates the suite (``ENGINES``; both list the same rows).
     """
     missing = [f.name for f in all_fields(spec) if f.name not in frame.columns]
     if missing:
@@ -212,7 +249,7 @@ def validate_frame(frame: pd.DataFrame, spec: DataSetSpec, issues: pd.DataFrame 
     parts: list[pd.DataFrame] = []
     latest_candidates: list[np.ndarray] = []
     failures_by_rule: dict[str, int] = {}
-    for meta, rows in run_suite(work, spec):
+    for meta, rows in run_suite(work, spec, engine):
         failures_by_rule[meta["rule_id"]] = len(rows)
         if not len(rows):
             continue

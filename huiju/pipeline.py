@@ -30,7 +30,8 @@ from connectors.base import Batch
 from connectors.base import Source as Connector
 from connectors.registry import kind as connector_kind
 
-# expectations.validate imports Great Expectations, which must come before Airflow
+# (expectations.validate imports Great Expectations, which must come before Airflow, when
+# HUIJU_VALIDATION_ENGINE=gx)
 from expectations.validate import ThresholdBreached, Thresholds, validate_frame
 from huiju import jsonlog, progress
 from huiju.departments import Department, Feed, LegacySystem, load_departments
@@ -411,7 +412,8 @@ def validate(extracted: dict, *, settings: Settings | None = None) -> dict:
     frame = _read_standard(extracted["frame"], name, without=(RECORD,))
     issues = pd.read_parquet(extracted["issues"])
     outcome = validate_frame(frame, dataset_spec(name), issues if len(issues) else None,
-                             validation_thresholds(department, name))
+                             validation_thresholds(department, name),
+                             engine=settings.validation_engine)
     _, feed = find_feed(department, extracted["source"], name)
     quarantine = outcome.quarantine.copy()
     rows = quarantine["row"].to_numpy(dtype="int64")

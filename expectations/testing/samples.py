@@ -169,7 +169,7 @@ def _decimal_column(field: FieldSpec, rows: int, rng: np.random.Generator) -> pd
 
 def sample_frame(spec: DataSetSpec, rows: int, seed: int = 0) -> pd.DataFrame:
     """``rows`` valid rows of ``spec`` as a standard frame (with provenance columns)."""
-    from expectations.custom import condition_mask
+    from expectations.checks import condition_mask
 
     rng = np.random.default_rng(seed)
     offsets = _date_offsets(spec)
@@ -217,11 +217,24 @@ def _meet_condition(frame: pd.DataFrame, when: dict, row: int) -> None:
     """Make a conditional rule's condition hold on row ``row``."""
     column = when["when_column"]
     if when.get("when_in"):
-        frame.loc[row, column] = when["when_in"][0]
+        value = when["when_in"][0]
+        if pd.api.types.is_bool_dtype(frame[column].dtype):
+            value = str(value).lower() in ("true", "1", "是")
+        frame.loc[row, column] = value
     elif when.get("when_contains"):
         frame.loc[row, column] = when["when_contains"]
     elif when.get("when_present") is not None:
-        frame.loc[row, column] = "X" if when["when_present"] else None
+        frame.loc[row, column] = _present_value(frame[column]) if when["when_present"] else None
+
+
+def _present_value(values: pd.Series):
+    """A value of the column's type (a date column holds dates, a number column numbers)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return pd.Timestamp("2021-03-26")
+    if pd.api.types.is_numeric_dtype(values.dtype) or isinstance(values.dtype, pd.ArrowDtype):
+        present = values.dropna()
+        return present.iloc[0] if len(present) else 1
+    return "X"
 
 
 def break_rule(frame: pd.DataFrame, spec: DataSetSpec, meta: dict, row: int) -> None:

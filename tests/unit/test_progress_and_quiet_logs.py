@@ -114,7 +114,9 @@ def test_great_expectations_registration_noise_is_silenced():
               "from expectations.validate import validate_frame\n"
               "from expectations.testing.samples import sample_frame\n"
               "from schemas.catalog import dataset\n"
-              "validate_frame(sample_frame(dataset('penalty'), 3), dataset('penalty'))\n")
+              "validate_frame(sample_frame(dataset('penalty'), 3), dataset('penalty'), "
+              "engine='gx')\n"
+              "assert 'great_expectations' in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, check=True)
     assert "great_expectations" not in done.stdout + done.stderr

@@ -245,17 +245,17 @@ def test_a_frame_without_the_standard_columns_is_refused():
         validate_frame(frame, SPEC)
 
 
-def test_failures_come_from_the_gx_result(monkeypatch):
-    """GX is the engine of record: rows GX does not report are not quarantined."""
+def test_failures_come_from_the_engine_result(monkeypatch):
+    """Only the rows the suite's engine reports are quarantined (no second judgement)."""
     import expectations.validate as module
 
     frame = sample_frame(SPEC, 6)
     frame.loc[2, "case_source"] = "99"
     real = module.run_suite
 
-    def without_case_source(work, spec):
+    def without_case_source(work, spec, engine):
         return [(meta, rows if meta["rule_id"] != "01-CODE-penalty.case_source"
-                 else np.zeros(0, dtype=np.int64)) for meta, rows in real(work, spec)]
+                 else np.zeros(0, dtype=np.int64)) for meta, rows in real(work, spec, engine)]
 
     monkeypatch.setattr(module, "run_suite", without_case_source)
     assert validate_frame(frame, SPEC).counts["quarantined"] == 0
