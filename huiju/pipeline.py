@@ -11,10 +11,12 @@ validation and again by the warehouse before anything is written.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -160,9 +162,11 @@ def code_version() -> str:
 STAGE_MODE = 0o700
 
 
-def _stage_dir(settings: Settings, run_id: str, key: FeedKey) -> Path:
+def _stage_dir(settings: Settings, run_id: str, key: FeedKey, batch_id: str) -> Path:
+    # One folder per batch: a run may stage a chunk while the one before still loads.
     safe_run = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
-    return settings.staging_dir / safe_run / key.department / key.source / key.dataset
+    return (settings.staging_dir / safe_run / key.department / key.source / key.dataset
+            / batch_id)
 
 
 def _make_stage(settings: Settings, stage: Path) -> None:
@@ -251,7 +255,7 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
             settings: Settings | None = None,
             on_rows: Callable[[int], None] | None = None,
             on_batch: Callable[[str], None] | None = None, continuing: bool = False,
-            reading: OpenRead | None = None) -> dict:
+            reading: OpenRead | None = None, after: dict | None = None) -> dict:
     """Read the feed's next chunk of new rows, map them to the standard frame, stage them.
 
     Resumes after the cursor committed with the feed's last loaded batch, and reads at most
@@ -271,6 +275,8 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     ``on_rows`` hears the rows of each connector batch as it is read and ``on_batch`` the
     warehouse batch id they go into (for progress); without them (an Airflow task) the rows
     are told to ``huiju.progress``: the progress this process shows, else the task's log.
+    ``after``: the chunk before, as extracted, whose load has not committed yet (``run_feed``
+    loads it while this one is read): this chunk goes on from its cursor, numbered after it.
     """
     _fix_mmap_threshold()
     settings = settings or load_settings()
@@ -280,9 +286,11 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
     spec = dataset_spec(dataset)
     engine = create_warehouse_engine(settings.warehouse_url)
     try:
-        saved_cursor = read_cursor(engine, key.department, key.source, key.dataset)
+        saved_cursor = (after["cursor"] if after is not None
+                        else read_cursor(engine, key.department, key.source, key.dataset))
         batch_id = next_batch_id(engine, key.department, key.source, key.dataset,
-                                 datetime.now(UTC).date())
+                                 datetime.now(UTC).date(),
+                                 after=after["batch_id"] if after is not None else None)
     finally:
         engine.dispose()
     if on_rows is None:
@@ -321,7 +329,7 @@ def extract(department_code: str, source_id: str, dataset: str, *, run_id: str,
                                                            feed.version_column, spec)
             warnings.extend(ties)
     cursor = run.cursor if run.batches and not period else saved_cursor
-    stage = _stage_dir(settings, run_id, key)
+    stage = _stage_dir(settings, run_id, key, batch_id)
     _make_stage(settings, stage)
     frame = run.frame if run.frame is not None else _empty_frame(dataset)
     issue_frame = (run.issues if run.issues is not None
@@ -577,7 +585,8 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
     """Extract, validate and load one feed in this process until its source is drained.
 
     One batch per pass, one pass per chunk (``extract``): a first load of millions of rows is
-    many batches, each committed with its cursor, and the process holds one at a time. ``on_step``
+    many batches, each committed with its cursor, and the process holds one at a time — two
+    where the next chunk is read while the one before loads (``reads_ahead``). ``on_step``
     hears each task ("extract", "validate", "load") with the pass number, for progress.
     ``continuing``: this call goes on with a run under way (every pass resumes exactly). Each
     committed batch's accounting is appended to ``results`` as it commits, so a caller still
@@ -585,27 +594,66 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
     warehouse and folders of every pass. ``on_rows`` hears each connector batch's rows and
     ``on_batch`` each pass's batch id.
     """
+    settings = settings or load_settings()
     results = [] if results is None else results
-    start = len(results)
     reading = OpenRead()
     step = on_step or (lambda name, number: None)
-    while len(results) == start or results[-1]["more"]:
-        passes = len(results) - start
-        step("extract", passes)
-        extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
-                            settings=settings, on_rows=on_rows, on_batch=on_batch,
-                            continuing=continuing or passes > 0, reading=reading)
-        # what a stage freed is handed back before the next one reads its staged files: a
-        # chunk's peak is then one stage's working set, not that plus the last one's leavings
-        _release_memory()
-        step("validate", passes)
-        validated = validate(extracted, settings=settings)
-        _release_memory()
-        step("load", passes)
-        results.append(load(validated, raise_on_threshold=raise_on_threshold,
-                            settings=settings))
-        _release_memory()
-    return results
+    ahead = reads_ahead(key, settings)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiju-load") as loader:
+        loading: Future | None = None   # the chunk before, loading while this one is read
+        before: dict | None = None      # that chunk as extracted: this one goes on after it
+        passes = 0
+        try:
+            while True:
+                step("extract", passes)
+                extracted = extract(key.department, key.source, key.dataset, run_id=run_id,
+                                    settings=settings, on_rows=on_rows, on_batch=on_batch,
+                                    continuing=continuing or passes > 0, reading=reading,
+                                    after=before if loading is not None else None)
+                # what a stage freed is handed back before the next one reads its staged
+                # files: a chunk's peak is then one stage's working set, not that plus the
+                # last one's leavings
+                _release_memory()
+                step("validate", passes)
+                validated = validate(extracted, settings=settings)
+                _release_memory()
+                if loading is not None:   # batches commit in order, one at a time
+                    done, loading = loading, None
+                    results.append(done.result())
+                step("load", passes)
+                if ahead and validated["more"]:
+                    loading = loader.submit(contextvars.copy_context().run, load, validated,
+                                            raise_on_threshold=raise_on_threshold,
+                                            settings=settings)
+                    before = extracted
+                else:
+                    results.append(load(validated, raise_on_threshold=raise_on_threshold,
+                                        settings=settings))
+                    _release_memory()
+                    if not results[-1]["more"]:
+                        return results
+                passes += 1
+        finally:
+            if loading is not None:
+                # A later chunk failed while this one loaded: it commits (or fails) first,
+                # and its accounting is kept.
+                results.append(loading.result())
+
+
+def reads_ahead(key: FeedKey, settings: Settings) -> bool:
+    """Whether ``run_feed`` reads and validates a feed's next chunk while the one before loads.
+
+    The load of a chunk is mostly the warehouse's work and the extract and validation of the
+    next the client's, so on two cores the two overlap (benchmarks/README.md). Only for a SQL
+    source into PostgreSQL: a file or API read ahead would archive its input before the chunk
+    before committed; a feed with a ``version_column`` compares its rows with the versions the
+    warehouse holds, which the chunk before may still be writing; and the embedded SQLite
+    warehouse takes one writer or readers at a time.
+    """
+    if not settings.warehouse_url.startswith("postgresql"):
+        return False
+    source, feed = find_feed(find_department(key.department, settings), key.source, key.dataset)
+    return source.kind == "sql" and not feed.version_column
 
 
 # glibc's mmap threshold for this process (``M_MMAP_THRESHOLD``): blocks from 128 KiB up are

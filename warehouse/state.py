@@ -29,8 +29,12 @@ def read_cursor(engine: sa.Engine, department_code: str, source_id: str,
 
 
 def next_batch_id(engine: sa.Engine, department_code: str, source_id: str, dataset: str,
-                  day: date) -> str:
-    """The number of the feed's next batch on ``day``: ``YYYYMMDD`` + 5-digit sequence."""
+                  day: date, after: str | None = None) -> str:
+    """The number of the feed's next batch on ``day``: ``YYYYMMDD`` + 5-digit sequence.
+
+    ``after``: a batch of the feed numbered but not yet committed (its load still runs), which
+    the next batch must follow too.
+    """
     batch = table(AUDIT, "batch")
     prefix = day.strftime("%Y%m%d")
     with engine.connect() as conn:
@@ -39,6 +43,8 @@ def next_batch_id(engine: sa.Engine, department_code: str, source_id: str, datas
             batch.c.source_id == source_id,
             batch.c.dataset == dataset,
             batch.c.batch_id.like(prefix + "%"))).scalar_one_or_none()
+    if after is not None and after.startswith(prefix) and (last is None or after > last):
+        last = after
     sequence = int(last[8:]) + 1 if last else 1
     if sequence > 99_999:
         raise ValueError(f"{department_code}/{source_id}/{dataset}: more than 99999 "

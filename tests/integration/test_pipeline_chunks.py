@@ -26,6 +26,7 @@ from pipeline_support import (
 
 from connectors.files import FileSource
 from huiju import pipeline
+from huiju.settings import load_settings
 
 CHUNK = 5
 READ = 2  # connector batch size: a chunk ends with the batch that reaches CHUNK rows
@@ -63,10 +64,18 @@ def without_batch(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "batch_id"} for row in rows]
 
 
-@pytest.mark.parametrize("name", sorted(FEEDS))
-def test_a_first_load_streams_in_chunks_and_ends_as_one_run(built, monkeypatch, tmp_path, name):
+# The SQL feed also into PostgreSQL, where each chunk is read while the one before loads.
+CASES = [("csv_drop", "sqlite"), ("sql_with_overlap", "sqlite"),
+         pytest.param("sql_with_overlap", "postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.mark.parametrize(("name", "store"), CASES)
+def test_a_first_load_streams_in_chunks_and_ends_as_one_run(built, monkeypatch, tmp_path, name,
+                                                             store, request):
     department_file, old, new, key = FEEDS[name]
-    whole_url = use_workspace(monkeypatch, built, tmp_path / "whole")
+    urls = ([None, None] if store == "sqlite"
+            else [request.getfixturevalue("pg_url"), _another_pg(request)])
+    whole_url = use_workspace(monkeypatch, built, tmp_path / "whole", warehouse_url=urls[0])
     (whole,) = pipeline.run_feed(key, run_id="whole", raise_on_threshold=False)
 
     archive = tmp_path / "chunked_archive"
@@ -78,7 +87,8 @@ def test_a_first_load_streams_in_chunks_and_ends_as_one_run(built, monkeypatch, 
     departments = write_departments(tmp_path / "departments", built.home, built.server.url,
                                     {department_file: edits})
     chunked_url = use_workspace(monkeypatch, built, tmp_path / "chunked",
-                                departments=departments)
+                                warehouse_url=urls[1], departments=departments)
+    assert pipeline.reads_ahead(key, load_settings()) == (store == "postgres")
     monkeypatch.setenv("HUIJU_CHUNK_ROWS", str(CHUNK))
     parsed: list[str] = []
     parse = FileSource._parse
@@ -146,3 +156,177 @@ def test_an_airflow_load_task_drains_the_source_chunk_by_chunk(built, monkeypatc
     accounting = load_feed(pipeline.validate(extracted))
     assert "continued" not in accounting
     assert len(batches_of(url, key)) == 1 and accounting["extracted"] < total
+
+
+def _another_pg(request) -> str:
+    """A second new PostgreSQL database for the test (``pg_url`` gives one per test)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = request.getfixturevalue("pg_admin")
+    name = f"huiju_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    request.addfinalizer(drop)
+    return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+# --------------------------------------------------------------------------- reading ahead
+
+
+def _chunked_sql(monkeypatch, built, tmp_path, url: str) -> pipeline.FeedKey:
+    """The SQL feed with small chunks, into ``url``."""
+    department_file, old, new, key = FEEDS["sql_with_overlap"]
+    departments = write_departments(tmp_path / "departments", built.home, built.server.url,
+                                    {department_file: {old: new}})
+    use_workspace(monkeypatch, built, tmp_path / "run", warehouse_url=url,
+                  departments=departments)
+    monkeypatch.setenv("HUIJU_CHUNK_ROWS", str(CHUNK))
+    return key
+
+
+def _committed(url: str, key: pipeline.FeedKey) -> list[str]:
+    return [b["batch_id"] for b in batches_of(url, key)]
+
+
+@pytest.mark.postgres
+def test_the_next_chunk_is_read_while_the_one_before_loads_and_commits_after_it(
+        built, monkeypatch, tmp_path, pg_url):
+    """Each load waits until the next chunk's extract has begun (it would wait in vain were
+    the chunks taken one after another): every load but the last overlaps the next read, and
+    the batches still commit in order, one at a time, numbered one after another."""
+    import threading
+
+    key = _chunked_sql(monkeypatch, built, tmp_path, pg_url)
+    extracts: list[threading.Event] = []
+    overlapped: list[bool] = []
+    committed_at_extract: list[list[str]] = []
+    extract, load = pipeline.extract, pipeline.load
+
+    def noted_extract(*args, **kwargs):
+        committed_at_extract.append(_committed(pg_url, key))
+        extracts.append(threading.Event())
+        extracts[-1].set()
+        return extract(*args, **kwargs)
+
+    def waiting_load(validated, **kwargs):
+        number = len(overlapped)
+        # the extract after this chunk's is the one this load should run beside
+        overlapped.append(validated["more"] and _wait_for(extracts, number + 1))
+        return load(validated, **kwargs)
+
+    monkeypatch.setattr(pipeline, "extract", noted_extract)
+    monkeypatch.setattr(pipeline, "load", waiting_load)
+    results = pipeline.run_feed(key, run_id="ahead", raise_on_threshold=False)
+
+    assert len(results) > 2
+    assert overlapped == [True] * (len(results) - 1) + [False]
+    ids = [r["batch_id"] for r in results]
+    assert ids == _committed(pg_url, key) == sorted(ids)
+    assert [int(i[8:]) for i in ids] == list(range(int(ids[0][8:]), int(ids[0][8:]) + len(ids)))
+    # chunk k+1 was read while batch k had not committed: k-1 batches were in
+    assert [len(c) for c in committed_at_extract] == [0, *range(len(results) - 1)]
+
+
+def _wait_for(events: list, index: int, seconds: float = 20.0) -> bool:
+    """Whether ``events[index]`` comes into being and is set within ``seconds``."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if len(events) > index and events[index].wait(0.05):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.postgres
+def test_a_failed_load_stops_the_run_and_the_chunk_read_ahead_is_not_loaded(
+        built, monkeypatch, tmp_path, pg_url, request):
+    """The second batch's load fails while the third chunk is read: the run fails with that
+    error, the first batch stays committed and reported, nothing after it is loaded, and a
+    rerun loads every row once."""
+    whole_url = use_workspace(monkeypatch, built, tmp_path / "whole",
+                              warehouse_url=_another_pg(request))
+    (whole,) = pipeline.run_feed(FEEDS["sql_with_overlap"][3], run_id="whole",
+                                 raise_on_threshold=False)
+    key = _chunked_sql(monkeypatch, built, tmp_path, pg_url)
+    load_batch = pipeline.load_batch
+    calls: list[str] = []
+
+    def failing(engine, request):
+        calls.append(request.batch_id)
+        if len(calls) == 2:
+            raise RuntimeError(f"warehouse lost while loading {request.batch_id}")
+        return load_batch(engine, request)
+
+    monkeypatch.setattr(pipeline, "load_batch", failing)
+    results: list[dict] = []
+    with pytest.raises(RuntimeError, match="warehouse lost while loading"):
+        pipeline.run_feed(key, run_id="broken", raise_on_threshold=False, results=results)
+    assert [r["batch_id"] for r in results] == calls[:1] == _committed(pg_url, key)
+    assert len(calls) == 2   # the chunk read ahead was never loaded
+
+    monkeypatch.setattr(pipeline, "load_batch", load_batch)
+    rest = pipeline.run_feed(key, run_id="rerun", raise_on_threshold=False)
+    batches = batches_of(pg_url, key)
+    assert len(rest) == len(batches) - 1
+    assert sum(b["extracted"] for b in batches) == whole["extracted"]
+    assert without_batch(core_rows(pg_url, key.dataset, key.department)) == without_batch(
+        core_rows(whole_url, key.dataset, key.department))
+
+
+@pytest.mark.postgres
+def test_a_failed_read_ahead_lets_the_load_before_it_commit_first(
+        built, monkeypatch, tmp_path, pg_url):
+    """The third chunk's extract fails while the second batch loads: that load still commits
+    and is reported before the run fails with the extract's error."""
+    key = _chunked_sql(monkeypatch, built, tmp_path, pg_url)
+    extract = pipeline.extract
+    passes: list[int] = []
+
+    def failing(*args, **kwargs):
+        passes.append(len(passes))
+        if len(passes) == 3:
+            raise ConnectionError("legacy database went away")
+        return extract(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "extract", failing)
+    results: list[dict] = []
+    with pytest.raises(ConnectionError, match="legacy database went away"):
+        pipeline.run_feed(key, run_id="broken", raise_on_threshold=False, results=results)
+    assert len(results) == 2
+    assert [r["batch_id"] for r in results] == _committed(pg_url, key)
+
+
+@pytest.mark.postgres
+def test_only_a_sql_feed_into_postgresql_without_versions_reads_ahead(built, monkeypatch,
+                                                                    tmp_path, pg_url):
+    """Files and APIs would archive input read ahead; a version_column feed compares with the
+    versions the chunk before may be writing; SQLite takes one writer or readers."""
+    use_workspace(monkeypatch, built, tmp_path / "pg", warehouse_url=pg_url)
+    settings = load_settings()
+    department = pipeline.find_department("GS-SCJG", settings)
+    kinds = {pipeline.FeedKey(department.code, source.id, feed.dataset):
+             (source.kind, feed.version_column) for source, feed in department.feeds()}
+    for key, (kind, version_column) in kinds.items():
+        assert pipeline.reads_ahead(key, settings) == (kind == "sql" and not version_column)
+    assert any(kind == "sql" for kind, _ in kinds.values())
+    assert not pipeline.reads_ahead(pipeline.FeedKey("LZ-SJJ", "drop_folder", "site"),
+                                    settings)
+    department_file, old, _, key = FEEDS["sql_with_overlap"]
+    versioned = write_departments(tmp_path / "versioned", built.home, built.server.url, {
+        department_file: {old: old + "\n        version_column: 更新时间"}})
+    use_workspace(monkeypatch, built, tmp_path / "pg", warehouse_url=pg_url,
+                  departments=versioned)
+    assert pipeline.find_feed(pipeline.find_department("GS-SCJG", load_settings()),
+                              key.source, key.dataset)[1].version_column == "更新时间"
+    assert not pipeline.reads_ahead(key, load_settings())
+    use_workspace(monkeypatch, built, tmp_path / "sqlite")
+    assert not any(pipeline.reads_ahead(key, load_settings()) for key in kinds)
