@@ -486,6 +486,7 @@ class SqlSource:
         chunk: list = []
         errors: list[RowError] = []
         pk_key, pk_tail = reader.after_pk, list(reader.pk_seen)
+        yielded = False
         for row in rows:
             key = tuple(row[i] for i in pk_index)
             digest = None
@@ -506,9 +507,15 @@ class SqlSource:
                 chunk.append(row)
             if len(chunk) + len(errors) == cfg.batch_size:
                 yield chunk, errors, reader.cursor(key, pk_tail)
-                chunk, errors = [], []
+                chunk, errors, yielded = [], [], True
         if chunk or errors:
             yield chunk, errors, reader.cursor(pk_key, pk_tail)
+        elif not yielded and reader.after_pk is not None:
+            # A scan resumed in the middle that finds nothing more still ends: its end moves
+            # the cursor to the scan's high water. Without a batch to carry it, the state
+            # would stay "in the middle", and every later run would go on from that key and
+            # never look at the keys before it again (rows changed there would be lost).
+            yield [], [], reader.cursor(pk_key, pk_tail)
 
     def _ref(self, row: Any, index: dict[str, int]) -> str:
         cfg = self.config
@@ -558,7 +565,10 @@ class _TextCursor:
         lower = self.since
         if lower is not None and config.overlap:
             lower = lower - dt.timedelta(seconds=config.overlap)
-        self.lower = lower
+        # A scan keeps the lower bound it started with: its later chunks resume exactly
+        # (without ``overlap``), and would otherwise leave out the overlap's rows keyed after
+        # the chunk before (rows committed late, which the overlap is there to catch).
+        self.lower = _instant(state["lower"]) if state.get("lower") else lower
         self.window = [_instant(_window_value(v), config.cursor_timezone)
                        if v is not None else None for v in (config.window or (None, None))]
 
@@ -604,7 +614,7 @@ class _TextCursor:
                   "high": self.high and self.high.isoformat(),
                   "high_seen": list(self.high_seen), "rejected": dict(self.rejected),
                   "after_pk": None if after_pk is None else [_encode_value(v) for v in after_pk],
-                  "pk_seen": list(pk_seen)}
+                  "pk_seen": list(pk_seen), "lower": self.lower and self.lower.isoformat()}
         return lambda is_last: done if is_last else during
 
 

@@ -126,6 +126,48 @@ def test_kill_minus_nine_at_random_points(world, tally):
         settle(source, engine, env, tally)
 
 
+def test_kill_minus_nine_while_a_chunk_loads_and_the_next_is_read(world, tally, tmp_path):
+    """The same with a first load of several chunks: into PostgreSQL each chunk is read and
+    validated while the one before loads (``pipeline.reads_ahead``), so the kills land with
+    two chunks in flight — one loading, one staged — as well as between them."""
+    source, engine, env = world
+    departments = tmp_path / "chunked_departments"
+    departments.mkdir()
+    for path in (REPO / "departments").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        (departments / path.name).write_text(
+            text.replace("batch_size: 5000}", f"batch_size: {CHUNK_READ}}}"), encoding="utf-8")
+    env = {**env, "HUIJU_DEPARTMENTS_DIR": str(departments),
+           "HUIJU_CHUNK_ROWS": str(2 * CHUNK_READ)}
+    settle(source, engine, env, tally)
+    assert _penalty_batches(engine) >= 3   # the first load came in chunks
+    # each kill point changes enough rows for several chunks again; a kill lands within the
+    # time such an undisturbed run takes
+    changes = {"inserts": 200, "updates": 200, "deletes": 40}
+    source.change(**changes)
+    before, started = _penalty_batches(engine), time.monotonic()
+    finished = run(env)
+    changed_run = time.monotonic() - started
+    assert finished.returncode in (0, 1) and _penalty_batches(engine) - before >= 3
+    settle(source, engine, env, tally)
+    rng = random.Random(int(os.environ.get("HUIJU_FAULTS_SEED", "20261201")) + 1)
+    for _ in range(kill_points(fast=2)):
+        source.change(**changes)
+        run(env, kill_after=rng.uniform(0.2, changed_run))
+        tally.runs += 1
+        tally.faults["kill -9 of huiju run, chunk read ahead"] += 1
+        settle(source, engine, env, tally)
+
+
+CHUNK_READ = 100  # connector batch of the chunked runs: a chunk is two of them
+
+
+def _penalty_batches(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT count(*) FROM audit.batch WHERE dataset = 'penalty'")).scalar()
+
+
 @pytest.mark.copies(150)
 def test_source_drops_the_connection_mid_stream(world, mariadb_admin, tally):
     """The legacy server kills the extract's connection while rows stream: the feed fails with

@@ -146,6 +146,34 @@ def test_text_cursor_overlap_rereads_a_window(source_url: str) -> None:
     assert sorted(_read(source, state)[0]) == ["案件#编号=A0", "案件#编号=A2"]
 
 
+def test_a_text_cursor_scan_resumed_exactly_keeps_its_overlap_and_ends(source_url: str) -> None:
+    """A run's later chunks resume exactly (``overlap`` 0, as the pipeline opens them): the
+    scan keeps the lower bound it started with, so the overlap's rows keyed after the chunk
+    before are read too; and a resumed scan that finds nothing more still ends — its cursor
+    is no longer "in the middle", so the next run looks at every key again."""
+    _text_table(source_url, [("A1", "2025-02-02 09:00:00"), ("A2", "2025-02-02 10:00:00")])
+    source = _text_source(source_url, overlap=1800, batch_size=1)
+    state = _read(source, None)[2]
+    # committed late, stamped within the overlap: one keyed before A2, one after it
+    _upsert(source_url, [("A0", "2025-02-02 09:45:00"), ("A3", "2025-02-02 09:50:00")])
+    first = next(iter(source.read(state)))
+    assert first.refs == ["案件#编号=A0"] and first.cursor["after_pk"] == ["A0"]
+    exact = _text_source(source_url, overlap=0, batch_size=1)
+    refs, _, done = _read(exact, first.cursor)
+    assert refs == ["案件#编号=A3"]   # (A2, delivered at the high water, is not new)
+    assert "after_pk" not in done
+
+    # a scan whose rest is all behind its lower bound: one empty batch ends it
+    middle = next(iter(source.read(done)))
+    assert middle.refs == ["案件#编号=A0"] and middle.cursor.get("after_pk") == ["A0"]
+    _upsert(source_url, [("A2", "2025-02-02 08:00:00"), ("A3", "2025-02-02 08:00:00")])
+    batches = list(exact.read(middle.cursor))
+    assert [b.refs for b in batches] == [[]] and "after_pk" not in batches[0].cursor
+    # so a key before the resumed scan's position, changed now, is read by the next run
+    _upsert(source_url, [("A0", "2025-02-02 11:00:00")])
+    assert _read(exact, batches[0].cursor)[0] == ["案件#编号=A0"]
+
+
 # -- ties on the whole keyset order ---------------------------------------------------------
 
 TIED = [  # (编号, 更新时间, 内容): duplicate (cursor, key) pairs, two of them identical rows
