@@ -487,7 +487,10 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
     shown = _tell_shown(validated, "load")
     if not Path(validated["frame"]).exists():
         return _committed_accounting(settings, validated)
-    frame = pd.read_parquet(validated["frame"], columns=list(RAW_COLUMNS))
+    # Arrow-backed: the rows' canonical JSON (the widest column) goes to the raw landing as
+    # the Arrow buffer it was stored as, not as a Python string per row.
+    frame = pq.read_table(validated["frame"], columns=list(RAW_COLUMNS)).to_pandas(
+        types_mapper=pd.ArrowDtype)
     quarantine = pd.read_parquet(validated["quarantine"])
     request = LoadRequest(
         dataset=name, department_code=validated["department"],
@@ -678,7 +681,10 @@ def _fix_mmap_threshold() -> bool:
     environment does; a no-op off glibc. Returns whether it was set.
     """
     mallopt = getattr(_libc(), "mallopt", None)
-    return bool(mallopt is not None and mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    fixed = bool(mallopt is not None and mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    if fixed:
+        pa.set_memory_pool(pa.system_memory_pool())
+    return fixed
 
 
 @cache
