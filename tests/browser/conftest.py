@@ -152,3 +152,25 @@ def follow(driver, element) -> None:
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
     WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+
+def page_html(driver, attempts: int = 5) -> str:
+    """The current document's HTML once it has loaded.
+
+    Chromium serialises the page node by node: a document replaced meanwhile (a redirect
+    still under way) fails the read with "Node with given id does not belong to the
+    document", so it is read again once the new document is complete.
+    """
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for attempt in range(attempts):
+        try:
+            WebDriverWait(driver, 30).until(
+                lambda d: d.execute_script("return document.readyState") == "complete")
+            return driver.page_source
+        except WebDriverException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from reports.app import create_app
 from tests.browser import sample
-from tests.browser.conftest import SECRET, free_port, http_session, log_in, serve
+from tests.browser.conftest import SECRET, free_port, http_session, log_in, page_html, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -114,7 +114,7 @@ def test_every_get_route_in_the_browser_shows_a_nothing_of_b(served, browser, do
         path, query, _ = request_for(route, sample.B, None)
         browser.get(served.url + path + "?" + "&".join(f"{k}={v}" for k, v in query.items()))
         markers = b_markers(served.engine, set(query.values()))
-        source = browser.page_source
+        source = page_html(browser)
         assert not [m for m in markers if m in source], path
     time.sleep(1)  # a download would have started by now
     assert list(downloads.iterdir()) == []
