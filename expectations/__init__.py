@@ -20,3 +20,8 @@ of an Airflow task's 225 log lines, from ``great_expectations._docs_decorators``
 import logging
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+# What evaluates a suite (``expectations.validate``), named by this environment variable
+# (``huiju.settings``): the vectorised checks, or GX itself. Both fail the same rows.
+ENGINES = ("vectorised", "gx")
+ENGINE_ENV = "HUIJU_VALIDATION_ENGINE"

@@ -120,7 +120,6 @@ def dates_in_order(frame: pd.DataFrame) -> np.ndarray:
     return ok
 
 
-
 # --------------------------------------------------------------------------- the engine
 
 

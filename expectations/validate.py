@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from expectations import ENGINE_ENV, ENGINES
 from expectations.checks import unexpected_rows
 from expectations.messages import render
 from expectations.suites import SUPERSEDE, suite_dict
@@ -55,8 +56,6 @@ from schemas.model import CHECK_FAMILIES, DataSetSpec
 __all__ = ["ENGINES", "QUARANTINE_COLUMNS", "AccountingError", "Outcome", "ThresholdBreached",
            "Thresholds", "ValidationEngineError", "run_suite", "validate_frame"]
 
-ENGINES = ("vectorised", "gx")
-ENGINE_ENV = "HUIJU_VALIDATION_ENGINE"
 if os.environ.get(ENGINE_ENV) == "gx":
     # GX patches logging on import, as Airflow does: a process that validates through GX
     # imports it here, before Airflow (see expectations._gx).

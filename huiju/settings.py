@@ -9,7 +9,7 @@
 | HUIJU_ARCHIVE_DIR | raw copies of processed department files | var/archive |
 | HUIJU_CHUNK_ROWS | rows a run holds at once: each chunk is its own batch | 50000 |
 | HUIJU_CHUNK_BYTES | source bytes a run holds at once (a chunk ends at either bound) | 128 MiB |
-| HUIJU_VALIDATION_ENGINE | what runs the suites: ``vectorised`` or ``gx`` (same rows) | vectorised|
+| HUIJU_VALIDATION_ENGINE | what runs the suites: ``vectorised`` or ``gx`` | vectorised |
 
 This is the one settings path: every command and task reads it. The home and the default
 warehouse are decided by ``warehouse.engine`` (``huiju_home``, ``warehouse_url``), which an
@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from expectations import ENGINE_ENV, ENGINES
 from warehouse.engine import huiju_home, warehouse_url
 
 
@@ -66,9 +67,9 @@ def load_settings(*, url: str | None = None) -> Settings:
 
 def _engine() -> str:
     """The validation engine HUIJU_VALIDATION_ENGINE names (``vectorised`` unless set)."""
-    value = os.environ.get("HUIJU_VALIDATION_ENGINE") or Settings.validation_engine
-    if value not in ("vectorised", "gx"):
-        raise ValueError(f"HUIJU_VALIDATION_ENGINE must be vectorised or gx, got {value!r}")
+    value = os.environ.get(ENGINE_ENV) or Settings.validation_engine
+    if value not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV} must be one of {', '.join(ENGINES)}, got {value!r}")
     return value
 
 
