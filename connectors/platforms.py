@@ -32,11 +32,11 @@ import requests
 
 from connectors.base import ConnectorError, Delivered, resolve_secret, scrub
 from connectors.http import retry_after_seconds
+from schemas.platforms.model import PLATFORM_NAMES as PLATFORMS
 
 __all__ = ["PLATFORMS", "DailyQuota", "DeliveryError", "PlatformClient", "PlatformConfig",
            "QuotaExhausted", "TokenBucket"]
 
-PLATFORMS = ("national", "gsxt", "creditchina")
 STATUSES = ("accepted", "duplicate", "rejected")
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 # The platforms count their day in China time.

@@ -44,6 +44,7 @@ from huiju.versions import order_by_version, stale_rows
 from schemas.catalog import all_fields
 from schemas.catalog import dataset as dataset_spec
 from schemas.frames import LOAD_QUARANTINE_COLUMNS, RAW_COLUMNS, RECORD, SOURCE_REF
+from warehouse import statistics
 from warehouse.engine import create_warehouse_engine
 from warehouse.load import LoadRequest, load_batch
 from warehouse.state import batch_counts, next_batch_id, read_cursor
@@ -634,13 +635,27 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
                                         settings=settings))
                     _release_memory()
                     if not results[-1]["more"]:
-                        return results
+                        break
                 passes += 1
         finally:
             if loading is not None:
                 # A later chunk failed while this one loaded: it commits (or fails) first,
                 # and its accounting is kept.
                 results.append(loading.result())
+    refresh_statistics(key.dataset, results, settings)
+    return results
+
+
+def refresh_statistics(dataset: str, results: list[dict], settings: Settings) -> bool:
+    """Analyse the data set's core table once a run's batches (``results``) wrote enough of
+    it for its plans to change (``warehouse.statistics``); returns whether it did."""
+    written = sum(r["inserted"] + r["updated"] + r["deleted"] for r in results
+                  if not r["already_loaded"])
+    engine = create_warehouse_engine(settings.warehouse_url)
+    try:
+        return statistics.refresh(engine, dataset_spec(dataset), written)
+    finally:
+        engine.dispose()
 
 
 def reads_ahead(key: FeedKey, settings: Settings) -> bool:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from connectors.platforms import PLATFORMS
 from huiju.commands.warehouse_option import add_url_option, settings_for
+from schemas.platforms.model import PLATFORM_NAMES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "token from the secret HUIJU_PLATFORM_<NAME>_TOKEN. Exit 1 when a "
                     "platform could not be reached or refused a batch (the rest stays pending).")
     parser.add_argument("--department", metavar="CODE", help="only this department's records")
-    parser.add_argument("--platform", choices=PLATFORMS, action="append",
+    parser.add_argument("--platform", choices=PLATFORM_NAMES, action="append",
                         help="only this platform (repeatable; default: every declared one)")
     add_url_option(parser)
     parser.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",

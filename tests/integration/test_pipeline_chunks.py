@@ -60,6 +60,12 @@ def batches_of(url: str, key: pipeline.FeedKey) -> list[dict]:
                       "ORDER BY batch_id", d=key.department, s=key.dataset)
 
 
+def analyses_of(url: str, dataset: str) -> int:
+    """How often a core table was analysed by hand (autovacuum's are counted apart)."""
+    return query(url, "SELECT analyze_count FROM pg_stat_user_tables WHERE schemaname = 'core' "
+                      "AND relname = :t", t=dataset)[0]["analyze_count"]
+
+
 def without_batch(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "batch_id"} for row in rows]
 
@@ -124,9 +130,15 @@ def test_a_first_load_streams_in_chunks_and_ends_as_one_run(built, monkeypatch, 
         assert sorted(parsed) == files
         assert sorted(p.name.split("__", 1)[1] for p in archive.iterdir()) == files
 
+    if store == "postgres":
+        # the run ended by analysing the core table it filled (warehouse.statistics), once
+        assert analyses_of(chunked_url, key.dataset) == 1
+
     # a rerun finds nothing new: the chunks' cursors cover the source
     (again,) = pipeline.run_feed(key, run_id="again", raise_on_threshold=False)
     assert again["inserted"] == again["updated"] == again["deleted"] == 0
+    if store == "postgres":
+        assert analyses_of(chunked_url, key.dataset) == 1
 
 
 def test_an_airflow_load_task_drains_the_source_chunk_by_chunk(built, monkeypatch, tmp_path):

@@ -1,0 +1,84 @@
+"""A run that wrote much of a core table leaves it analysed (warehouse.statistics).
+
+The merge of a later batch is planned from core's statistics; a table a first load just filled
+has none until autovacuum comes by (this machine's server runs without it). Manual analyses
+are counted apart from autovacuum's (``analyze_count``), so these tests see Huiju's own.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from schemas.catalog import dataset
+from warehouse import statistics
+from warehouse.engine import create_warehouse_engine
+from warehouse.load import load_batch
+from warehouse.migrate import upgrade
+from warehouse.testing.synthetic import load_request, standard_frame
+
+PENALTY = dataset("penalty")
+
+
+@pytest.fixture
+def engine(pg_url):
+    engine = create_warehouse_engine(pg_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_the_embedded_store_has_nothing_to_analyse(tmp_path):
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path}/huiju.db")
+    upgrade(engine)
+    load(engine, range(100), "2026010100001")
+    assert statistics.refresh(engine, PENALTY, 100) is False
+
+
+def analysed(engine) -> tuple[int, set[str]]:
+    """How often core.penalty was analysed by hand, and the columns it has statistics of."""
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(
+            "SELECT analyze_count FROM pg_stat_user_tables "
+            "WHERE schemaname = 'core' AND relname = 'penalty'")).scalar()
+        columns = set(conn.execute(sa.text(
+            "SELECT attname FROM pg_stats WHERE schemaname = 'core' "
+            "AND tablename = 'penalty'")).scalars())
+    return count, columns
+
+
+def load(engine, ids, batch_id: str, version: int = 0) -> int:
+    result = load_batch(engine, load_request(
+        "penalty", standard_frame("penalty", ids, version=version), batch_id=batch_id))
+    return result.inserted + result.updated + result.deleted
+
+
+@pytest.mark.postgres
+def test_a_first_load_leaves_the_key_columns_analysed(engine):
+    written = load(engine, range(2_000), "2026010100001")
+    assert analysed(engine) == (0, set())
+
+    assert statistics.refresh(engine, PENALTY, written) is True
+    count, columns = analysed(engine)
+    assert count == 1
+    assert columns == set(statistics.analyzed_columns(PENALTY))
+    assert "punish_action_code" in columns and "illegal_fact" not in columns
+
+
+@pytest.mark.postgres
+def test_a_small_change_waits_as_autovacuum_would(engine):
+    statistics.refresh(engine, PENALTY, load(engine, range(2_000), "2026010100001"))
+    # 10 % of 2,000 rows plus 50: 250 written rows are not enough, 251 are
+    written = load(engine, range(250), "2026010100002", version=1)
+    assert written == 250
+    assert statistics.refresh(engine, PENALTY, written) is False
+    assert analysed(engine)[0] == 1
+    assert statistics.refresh(engine, PENALTY, written + 1) is True
+    assert analysed(engine)[0] == 2
+
+
+@pytest.mark.postgres
+def test_a_table_never_analysed_is_analysed_after_a_few_rows(engine):
+    assert statistics.refresh(engine, PENALTY, 50) is False  # autovacuum's floor
+    assert statistics.refresh(engine, PENALTY, 51) is True
+    assert analysed(engine)[0] == 1
