@@ -509,6 +509,10 @@ def load(validated: dict, *, raise_on_threshold: bool = True,
     engine = create_warehouse_engine(settings.warehouse_url)
     try:
         result = load_batch(engine, request)
+        if not validated.get("more"):
+            # the run's last batch (every earlier one has committed): the table it changed
+            # gets fresh planner statistics if the run changed much of it
+            statistics.refresh_after_run(engine, dataset_spec(name), request)
     finally:
         engine.dispose()
     _remove_stage(settings, Path(validated["frame"]).parent)
@@ -635,27 +639,14 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
                                         settings=settings))
                     _release_memory()
                     if not results[-1]["more"]:
-                        break
+                        return results
                 passes += 1
         finally:
             if loading is not None:
                 # A later chunk failed while this one loaded: it commits (or fails) first,
                 # and its accounting is kept.
                 results.append(loading.result())
-    refresh_statistics(key.dataset, results, settings)
     return results
-
-
-def refresh_statistics(dataset: str, results: list[dict], settings: Settings) -> bool:
-    """Analyse the data set's core table once a run's batches (``results``) wrote enough of
-    it for its plans to change (``warehouse.statistics``); returns whether it did."""
-    written = sum(r["inserted"] + r["updated"] + r["deleted"] for r in results
-                  if not r["already_loaded"])
-    engine = create_warehouse_engine(settings.warehouse_url)
-    try:
-        return statistics.refresh(engine, dataset_spec(dataset), written)
-    finally:
-        engine.dispose()
 
 
 def reads_ahead(key: FeedKey, settings: Settings) -> bool:

@@ -7,6 +7,8 @@ are counted apart from autovacuum's (``analyze_count``), so these tests see Huij
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import sqlalchemy as sa
 
@@ -47,9 +49,13 @@ def analysed(engine) -> tuple[int, set[str]]:
     return count, columns
 
 
+def request(ids, batch_id: str, version: int = 0, run_id: str | None = None):
+    return replace(load_request("penalty", standard_frame("penalty", ids, version=version),
+                                batch_id=batch_id), run_id=run_id)
+
+
 def load(engine, ids, batch_id: str, version: int = 0) -> int:
-    result = load_batch(engine, load_request(
-        "penalty", standard_frame("penalty", ids, version=version), batch_id=batch_id))
+    result = load_batch(engine, request(ids, batch_id, version))
     return result.inserted + result.updated + result.deleted
 
 
@@ -82,3 +88,27 @@ def test_a_table_never_analysed_is_analysed_after_a_few_rows(engine):
     assert statistics.refresh(engine, PENALTY, 50) is False  # autovacuum's floor
     assert statistics.refresh(engine, PENALTY, 51) is True
     assert analysed(engine)[0] == 1
+
+
+@pytest.mark.postgres
+def test_a_run_counts_the_rows_of_all_its_batches(engine):
+    """A first load comes in chunks, each its own batch of one run: the run's last batch
+    weighs what they all wrote, not its own rows alone."""
+    first = [request(range(i * 1_000, (i + 1) * 1_000), f"202601010000{i + 1}", run_id="r1")
+             for i in range(3)]
+    for chunk in first:
+        load_batch(engine, chunk)
+    statistics.refresh(engine, PENALTY, 3_000)
+    assert analysed(engine)[0] == 1
+    # a second run changes 200 rows in each of two batches: 400 > 50 + 10 % of 3,000
+    second = [request(range(i * 1_000, i * 1_000 + 200), f"202601020000{i + 1}", version=1,
+                      run_id="r2") for i in range(2)]
+    load_batch(engine, second[0])
+    assert statistics.refresh_after_run(engine, PENALTY, second[0]) is False  # 200 so far
+    load_batch(engine, second[1])
+    assert statistics.refresh_after_run(engine, PENALTY, second[1]) is True
+    assert analysed(engine)[0] == 2
+    # without a run, a batch counts alone
+    lone = request(range(2_000, 2_300), "2026010300001", version=1)
+    load_batch(engine, lone)
+    assert statistics.refresh_after_run(engine, PENALTY, lone) is False
