@@ -121,9 +121,6 @@ def load_feed(validated: dict) -> dict:
                                    validated["dataset"])
             accounting["continued"] = pipeline.run_feed(key, run_id=validated["run_id"],
                                                         continuing=True)
-        else:
-            pipeline.refresh_statistics(validated["dataset"], [accounting],
-                                        pipeline.load_settings())
         return accounting
     except pipeline.ThresholdBreached as breach:
         raise AirflowFailException(f"quarantine threshold breached: {breach}") from breach

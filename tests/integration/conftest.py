@@ -25,6 +25,15 @@ def warehouse(request, tmp_path):
     engine.dispose()
 
 
+@pytest.fixture
+def pg_warehouse(pg_url):
+    """A migrated, empty PostgreSQL warehouse's engine (its owner: the migrating role)."""
+    engine = create_warehouse_engine(pg_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(params=WAREHOUSES)
 def warehouse_url(request, tmp_path) -> str:
     """The URL of an empty warehouse — the embedded SQLite store under tmp_path, then a fresh

@@ -11,18 +11,14 @@ import sqlalchemy as sa
 from warehouse import roles
 from warehouse.engine import create_warehouse_engine
 from warehouse.load import load_batch
-from warehouse.migrate import upgrade
 from warehouse.testing.synthetic import load_request, standard_frame
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def owner(pg_url):
-    engine = create_warehouse_engine(pg_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def owner(pg_warehouse):
+    return pg_warehouse
 
 
 @pytest.fixture

@@ -23,11 +23,8 @@ PENALTY = dataset("penalty")
 
 
 @pytest.fixture
-def engine(pg_url):
-    engine = create_warehouse_engine(pg_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(pg_warehouse):
+    return pg_warehouse
 
 
 def test_the_embedded_store_has_nothing_to_analyse(tmp_path):
