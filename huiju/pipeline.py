@@ -646,7 +646,6 @@ def run_feed(key: FeedKey, *, run_id: str, raise_on_threshold: bool = True,
                 # A later chunk failed while this one loaded: it commits (or fails) first,
                 # and its accounting is kept.
                 results.append(loading.result())
-    return results
 
 
 def reads_ahead(key: FeedKey, settings: Settings) -> bool:

@@ -16,6 +16,7 @@ are sampled: all of core's wide text columns would cost several times as much.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ from warehouse.tables import AUDIT, core_table, table
 
 if TYPE_CHECKING:
     from warehouse.load import LoadRequest
+
+_log = logging.getLogger(__name__)
 
 # PostgreSQL's defaults for autovacuum_analyze_threshold and autovacuum_analyze_scale_factor.
 ANALYZE_THRESHOLD = 50
@@ -39,16 +42,27 @@ def analyzed_columns(spec: DataSetSpec) -> tuple[str, ...]:
 
 def refresh_after_run(engine: sa.Engine, spec: DataSetSpec, request: LoadRequest) -> bool:
     """``refresh`` with the rows written by every batch of ``request``'s run (its feed's
-    batches with its ``run_id``: a first load's many chunks), or by the batch alone."""
+    batches with its ``run_id``: a first load's many chunks), or by the batch alone.
+
+    Called once the batch has committed: a failure here (a lock, a server gone) is logged and
+    leaves the statistics to autovacuum, never failing a load that is already in.
+    """
+    if engine.dialect.name != "postgresql":
+        return False
     batch = table(AUDIT, "batch")
     same = [batch.c.department_code == request.department_code,
             batch.c.source_id == request.source_id, batch.c.dataset == request.dataset]
     same.append(batch.c.run_id == request.run_id if request.run_id
                 else batch.c.batch_id == request.batch_id)
-    with engine.connect() as conn:
-        written = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(
-            batch.c.inserted + batch.c.updated + batch.c.deleted), 0)).where(*same)).scalar()
-    return refresh(engine, spec, int(written))
+    try:
+        with engine.connect() as conn:
+            written = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(
+                batch.c.inserted + batch.c.updated + batch.c.deleted), 0)).where(*same)).scalar()
+        return refresh(engine, spec, int(written))
+    except sa.exc.SQLAlchemyError as error:
+        _log.warning("core.%s: planner statistics not refreshed (%s: %s)", spec.name,
+                     type(error).__name__, error)
+        return False
 
 
 def refresh(engine: sa.Engine, spec: DataSetSpec, written: int) -> bool:

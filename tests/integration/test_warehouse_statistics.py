@@ -109,3 +109,18 @@ def test_a_run_counts_the_rows_of_all_its_batches(engine):
     lone = request(range(2_000, 2_300), "2026010300001", version=1)
     load_batch(engine, lone)
     assert statistics.refresh_after_run(engine, PENALTY, lone) is False
+
+
+@pytest.mark.postgres
+def test_a_failed_analysis_does_not_fail_the_committed_load(engine, monkeypatch, caplog):
+    lone = request(range(500), "2026010100001")
+    load_batch(engine, lone)
+
+    def refused(*args):
+        raise sa.exc.OperationalError("ANALYZE", {}, Exception("canceling statement: lock"))
+
+    monkeypatch.setattr(statistics, "refresh", refused)
+    assert statistics.refresh_after_run(engine, PENALTY, lone) is False
+    assert "core.penalty: planner statistics not refreshed (OperationalError" in caplog.text
+    with engine.connect() as conn:  # the batch stays loaded
+        assert conn.execute(sa.text("SELECT count(*) FROM core.penalty")).scalar() == 500
