@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -50,15 +51,28 @@ def mariadb_admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
-    """A SQLAlchemy URL of a new, empty PostgreSQL database, dropped after the test."""
+@contextmanager
+def _pg_database(pg_admin: sa.Engine) -> Iterator[str]:
     name = f"huiju_test_{uuid.uuid4().hex[:12]}"
     with pg_admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
     yield pg_admin.url.set(database=name).render_as_string(hide_password=False)
     with pg_admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    """A SQLAlchemy URL of a new, empty PostgreSQL database, dropped after the test."""
+    with _pg_database(pg_admin) as url:
+        yield url
+
+
+@pytest.fixture
+def second_pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    """Another new, empty PostgreSQL database, for a test comparing two warehouses."""
+    with _pg_database(pg_admin) as url:
+        yield url
 
 
 @pytest.fixture

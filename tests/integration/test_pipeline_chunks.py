@@ -80,7 +80,7 @@ def test_a_first_load_streams_in_chunks_and_ends_as_one_run(built, monkeypatch, 
                                                              store, request):
     department_file, old, new, key = FEEDS[name]
     urls = ([None, None] if store == "sqlite"
-            else [request.getfixturevalue("pg_url"), _another_pg(request)])
+            else [request.getfixturevalue("pg_url"), request.getfixturevalue("second_pg_url")])
     whole_url = use_workspace(monkeypatch, built, tmp_path / "whole", warehouse_url=urls[0])
     (whole,) = pipeline.run_feed(key, run_id="whole", raise_on_threshold=False)
 
@@ -170,25 +170,6 @@ def test_an_airflow_load_task_drains_the_source_chunk_by_chunk(built, monkeypatc
     assert len(batches_of(url, key)) == 1 and accounting["extracted"] < total
 
 
-def _another_pg(request) -> str:
-    """A second new PostgreSQL database for the test (``pg_url`` gives one per test)."""
-    import uuid
-
-    import sqlalchemy as sa
-
-    admin = request.getfixturevalue("pg_admin")
-    name = f"huiju_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    request.addfinalizer(drop)
-    return admin.url.set(database=name).render_as_string(hide_password=False)
-
-
 # --------------------------------------------------------------------------- reading ahead
 
 
@@ -260,12 +241,12 @@ def _wait_for(events: list, index: int, seconds: float = 20.0) -> bool:
 
 @pytest.mark.postgres
 def test_a_failed_load_stops_the_run_and_the_chunk_read_ahead_is_not_loaded(
-        built, monkeypatch, tmp_path, pg_url, request):
+        built, monkeypatch, tmp_path, pg_url, second_pg_url):
     """The second batch's load fails while the third chunk is read: the run fails with that
     error, the first batch stays committed and reported, nothing after it is loaded, and a
     rerun loads every row once."""
     whole_url = use_workspace(monkeypatch, built, tmp_path / "whole",
-                              warehouse_url=_another_pg(request))
+                              warehouse_url=second_pg_url)
     (whole,) = pipeline.run_feed(FEEDS["sql_with_overlap"][3], run_id="whole",
                                  raise_on_threshold=False)
     key = _chunked_sql(monkeypatch, built, tmp_path, pg_url)
